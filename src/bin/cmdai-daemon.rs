@@ -1,0 +1,55 @@
+//! `cmdai-daemon`: keeps the model loaded and answers `cmdai` over a Unix socket.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cmdai::daemon::{self, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cmdai-daemon",
+    version,
+    about = "Keep a model loaded and answer cmdai over a Unix socket",
+    long_about = "Keep a model loaded and answer cmdai over a Unix socket.\n\n\
+        Runs in the foreground (systemd, launchd, or started by `cmdai` on demand). \
+        Stop it with SIGTERM or `cmdai daemon stop`."
+)]
+struct Args {
+    /// Model to load: default, small, tests, or a path to a GGUF file
+    #[arg(long)]
+    model: Option<String>,
+    /// Backend: embedded (llama.cpp in process) or scripted (tests only)
+    #[arg(long)]
+    backend: Option<String>,
+    /// Generation threads [default: one per physical core]
+    #[arg(long)]
+    threads: Option<u32>,
+    /// Load the model, answer this one sentence on stdout and exit (no socket): what a tool
+    /// without a daemon pays per request
+    #[arg(long, value_name = "SENTENCE")]
+    once: Option<String>,
+    /// Shell to target with --once
+    #[arg(long, default_value = "bash", requires = "once")]
+    shell: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let overrides = Overrides {
+        model: args.model,
+        backend: args.backend,
+        threads: args.threads,
+    };
+    let result = match &args.once {
+        Some(sentence) => daemon::once(&overrides, sentence, &args.shell)
+            .map(|suggestion| println!("{}", suggestion.command)),
+        None => daemon::run(&overrides),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cmdai-daemon: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `cmdai ask`: one sentence in, one command out.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use super::{print_stdout, Failure};
+use crate::client::{self, ClientError, StartOptions};
+use crate::context;
+use crate::protocol::{EngineState, ErrorKind, Request, Response, Suggestion};
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// Shell to write the command for [default: $CMDAI_SHELL, else $SHELL, else bash]
+    #[arg(long, value_parser = ["bash", "zsh", "fish"])]
+    pub shell: Option<String>,
+    /// Print a JSON object (command, backend, model, timings) instead of the bare command
+    #[arg(long)]
+    pub json: bool,
+    /// Give up after this many seconds, first model load included
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "CMDAI_TIMEOUT",
+        default_value_t = 60.0
+    )]
+    pub timeout: f64,
+    /// What you want to do, in your own words
+    #[arg(required = true, value_name = "SENTENCE")]
+    pub sentence: Vec<String>,
+}
+
+pub fn run(args: AskArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    let timeout = Duration::try_from_secs_f64(args.timeout)
+        .map_err(|_| Failure::error("--timeout must be a positive number of seconds"))?;
+    let sentence = args.sentence.join(" ");
+    if sentence.trim().is_empty() {
+        return Err(Failure::error(
+            "the sentence is empty: say what the command should do",
+        ));
+    }
+    let shell = context::detect_shell(args.shell.as_deref());
+    let deadline = started + timeout;
+    let suggestion = ask_with_retries(sentence, shell, deadline)?;
+    if args.json {
+        print_stdout(&(json(&suggestion, started) + "\n"))
+    } else {
+        print_stdout(&(suggestion.command + "\n"))
+    }
+}
+
+fn json(suggestion: &Suggestion, started: Instant) -> String {
+    serde_json::json!({
+        "command": suggestion.command,
+        "backend": suggestion.backend,
+        "model": suggestion.model,
+        "elapsed_ms": started.elapsed().as_millis() as u64,
+        "daemon_ms": suggestion.elapsed_ms,
+        "prompt_tokens": suggestion.prompt_tokens,
+        "output_tokens": suggestion.output_tokens,
+    })
+    .to_string()
+}
+
+fn autostart_enabled() -> bool {
+    !matches!(
+        std::env::var("CMDAI_NO_AUTOSTART").as_deref(),
+        Ok(v) if !v.is_empty() && v != "0"
+    )
+}
+
+/// Sends the request, starting the daemon or waiting for its model when needed, until it
+/// answers or the deadline passes.
+fn ask_with_retries(
+    sentence: String,
+    shell: String,
+    deadline: Instant,
+) -> Result<Suggestion, Failure> {
+    let mut restarted = false;
+    let mut told_loading = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Failure::error(ClientError::Timeout(Duration::ZERO)));
+        }
+        let deadline_ms = left.as_millis().min(u128::from(u32::MAX)) as u32;
+        let request = context::build_request(sentence.clone(), shell.clone(), deadline_ms);
+        match client::request(&Request::Generate(request), left) {
+            Ok(Response::Suggestion(s)) => return Ok(s),
+            Ok(other) => return Err(Failure::error(format!("unexpected answer {other:?}"))),
+            Err(ClientError::Daemon(e)) if e.kind == ErrorKind::Loading => {
+                if !told_loading {
+                    eprintln!("cmdai: loading the model…");
+                    told_loading = true;
+                }
+                wait_until_loaded(deadline)?;
+            }
+            Err(ClientError::NotRunning(_)) if autostart_enabled() && !restarted => {
+                restarted = true;
+                client::start_daemon(&StartOptions::default())?;
+            }
+            Err(ClientError::VersionMismatch { .. }) if autostart_enabled() && !restarted => {
+                restarted = true;
+                eprintln!("cmdai: restarting a daemon from another version of cmdai");
+                client::stop_daemon(Duration::from_secs(10))?;
+                client::start_daemon(&StartOptions::default())?;
+            }
+            Err(e) => return Err(Failure::error(e)),
+        }
+    }
+}
+
+/// Polls status until the model is loaded (or failed), so the first request after a start
+/// waits for the load instead of failing.
+pub(super) fn wait_until_loaded(deadline: Instant) -> Result<(), Failure> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Failure::error("the model did not finish loading in time"));
+        }
+        match client::request(&Request::Status, left)? {
+            Response::Status(status) => match status.state {
+                EngineState::Ready => return Ok(()),
+                EngineState::Failed => {
+                    return Err(Failure::error(status.error.unwrap_or_default()));
+                }
+                EngineState::Loading => std::thread::sleep(Duration::from_millis(50)),
+            },
+            other => return Err(Failure::error(format!("unexpected answer {other:?}"))),
+        }
+    }
+}

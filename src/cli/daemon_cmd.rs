@@ -1,0 +1,183 @@
+//! `cmdai daemon start|stop|restart|status`.
+
+use std::ffi::OsString;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+
+use super::{print_stdout, Failure};
+use crate::client::{self, ClientError, StartOptions};
+use crate::paths;
+use crate::protocol::{DaemonStatus, EngineState, Request, Response};
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Start the daemon in the background and wait until its model is loaded
+    Start(StartArgs),
+    /// Stop the running daemon
+    Stop,
+    /// Stop the daemon, then start it again
+    Restart(StartArgs),
+    /// Show what the daemon is doing: state, model, load time, requests, memory
+    Status {
+        /// Print the status as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Model to load: default, small, tests, or a path to a GGUF file
+    #[arg(long)]
+    model: Option<String>,
+    /// Backend to use: embedded (llama.cpp in process) or scripted (tests only)
+    #[arg(long)]
+    backend: Option<String>,
+    /// Generation threads [default: one per physical core]
+    #[arg(long)]
+    threads: Option<u32>,
+    /// Return as soon as the socket is up, without waiting for the model
+    #[arg(long)]
+    no_wait: bool,
+}
+
+impl StartArgs {
+    fn daemon_args(&self) -> Vec<OsString> {
+        let mut args = Vec::new();
+        let mut push = |flag: &str, value: Option<String>| {
+            if let Some(value) = value {
+                args.push(flag.into());
+                args.push(value.into());
+            }
+        };
+        push("--model", self.model.clone());
+        push("--backend", self.backend.clone());
+        push("--threads", self.threads.map(|t| t.to_string()));
+        args
+    }
+}
+
+pub fn run(command: DaemonCommand) -> Result<(), Failure> {
+    match command {
+        DaemonCommand::Start(args) => start(&args),
+        DaemonCommand::Stop => stop(),
+        DaemonCommand::Restart(args) => {
+            stop()?;
+            start(&args)
+        }
+        DaemonCommand::Status { json } => status(json),
+    }
+}
+
+fn start(args: &StartArgs) -> Result<(), Failure> {
+    if let Some(pid) = client::daemon_pid() {
+        eprintln!("cmdai: the daemon is already running (pid {pid})");
+        return Ok(());
+    }
+    let started = Instant::now();
+    client::start_daemon(&StartOptions {
+        args: args.daemon_args(),
+    })?;
+    if args.no_wait {
+        eprintln!("cmdai: daemon started; the model loads in the background");
+        return Ok(());
+    }
+    eprintln!("cmdai: daemon started, loading the model…");
+    super::ask::wait_until_loaded(started + Duration::from_secs(300))?;
+    eprintln!("cmdai: ready in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn stop() -> Result<(), Failure> {
+    match client::stop_daemon(Duration::from_secs(10))? {
+        Some(pid) => eprintln!("cmdai: stopped the daemon (pid {pid})"),
+        None => eprintln!("cmdai: the daemon was not running"),
+    }
+    Ok(())
+}
+
+fn status(json: bool) -> Result<(), Failure> {
+    let status = match client::request(&Request::Status, Duration::from_secs(5)) {
+        Ok(Response::Status(status)) => status,
+        Ok(other) => return Err(Failure::error(format!("unexpected answer {other:?}"))),
+        Err(e @ ClientError::NotRunning(_)) => {
+            return Err(Failure {
+                code: 3,
+                message: e.to_string(),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        let text = serde_json::to_string_pretty(&status).map_err(Failure::error)?;
+        return print_stdout(&(text + "\n"));
+    }
+    print_stdout(&render(&status))
+}
+
+fn render(s: &DaemonStatus) -> String {
+    let state = match s.state {
+        EngineState::Loading => "loading".to_string(),
+        EngineState::Ready => "ready".to_string(),
+        EngineState::Failed => format!("failed: {}", s.error.as_deref().unwrap_or("")),
+    };
+    let per_request = s
+        .request_prompt_tokens
+        .checked_div(s.requests_served)
+        .unwrap_or(0);
+    let rows = [
+        (
+            "daemon",
+            format!("cmdai-daemon {} (pid {})", s.daemon_version, s.pid),
+        ),
+        ("state", state),
+        ("backend", s.backend.clone()),
+        ("model", format!("{} ({})", s.model, s.model_path)),
+        ("threads", s.threads.to_string()),
+        ("uptime", human_duration(s.uptime_ms)),
+        (
+            "load time",
+            format!(
+                "{:.2} s ({} load{})",
+                s.load_ms as f64 / 1000.0,
+                s.loads,
+                plural(s.loads.into())
+            ),
+        ),
+        ("requests", format!("{} served", s.requests_served)),
+        (
+            "prompt",
+            format!(
+                "{} tokens evaluated once at load; {per_request} per request on average (last {})",
+                s.system_prompt_tokens, s.last_prompt_tokens
+            ),
+        ),
+        (
+            "memory",
+            format!("{:.0} MB resident", s.rss_bytes as f64 / 1e6),
+        ),
+        ("socket", paths::socket_path().display().to_string()),
+        ("log", paths::log_path().display().to_string()),
+    ];
+    rows.iter()
+        .map(|(key, value)| format!("{key:<10} {value}\n"))
+        .collect()
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn human_duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m {}s", secs / 60, secs % 60),
+        _ => format!("{}h {}m", secs / 3600, (secs % 3600) / 60),
+    }
+}

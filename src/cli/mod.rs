@@ -1,0 +1,100 @@
+//! The `cmdai` command line: argument definitions and the exit-code discipline.
+//!
+//! Exit 0: success, stdout holds the answer and nothing else. Exit 1: declined (by the user or
+//! by policy). Exit 2: error, one `cmdai:` line on stderr. A closed stdout is a quiet success.
+
+mod ask;
+mod daemon_cmd;
+mod model_cmd;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use ask::AskArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cmdai",
+    version,
+    about = "Turn a sentence into a shell command, locally and fast",
+    long_about = "Turn a sentence into a shell command, locally and fast.\n\n\
+        A daemon keeps the model loaded; `cmdai ask` sends it your sentence with the current \
+        directory, shell and PATH, and prints the command. Nothing leaves this machine.",
+    after_help = "Examples:\n  cmdai ask list files in this directory sorted by size\n  \
+        cmdai ask --shell fish --json 'find pdfs over 10 MB in Downloads'\n  \
+        cmdai daemon status\n  cmdai model pull small"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Turn a sentence into a command and print it
+    Ask(AskArgs),
+    /// Start, stop or inspect the background daemon
+    #[command(subcommand)]
+    Daemon(daemon_cmd::DaemonCommand),
+    /// List or download models
+    #[command(subcommand)]
+    Model(model_cmd::ModelCommand),
+}
+
+/// Errors that reach the user: one line, prefixed, and an exit code.
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn error(message: impl std::fmt::Display) -> Self {
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::error(e)
+    }
+}
+
+pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Ask(args) => ask::run(args),
+        Command::Daemon(command) => daemon_cmd::run(command),
+        Command::Model(command) => model_cmd::run(command),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                eprintln!("cmdai: {}", failure.message);
+            }
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+pub fn print_stdout(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure::error(e)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,179 @@
+//! `cmdai-daemon`: binds the socket, keeps the model warm in the engine, answers one request
+//! per connection.
+//!
+//! Order matters: lock, bind, then load; status answers `Loading` meanwhile so no client hangs
+//! on a cold model. SIGTERM (or a `Shutdown` request) stops accepting, unlinks the socket and
+//! exits 0. Sentences and commands are never logged.
+
+mod connection;
+pub mod runtime;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::Notify;
+
+use crate::backend::{self, BackendSpec};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::protocol::{DaemonStatus, Suggestion};
+use crate::{context, model, paths, prompt};
+
+/// Command-line choices that override the config.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub model: Option<String>,
+    pub backend: Option<String>,
+    pub threads: Option<u32>,
+}
+
+/// Config file and environment, then flags.
+pub fn effective_config(overrides: &Overrides) -> anyhow::Result<Config> {
+    let mut config = Config::load().context("could not read the configuration")?;
+    if let Some(model) = &overrides.model {
+        config.model = model.clone();
+    }
+    if let Some(backend) = &overrides.backend {
+        config.backend = backend.clone();
+    }
+    if overrides.threads.is_some() {
+        config.threads = overrides.threads;
+    }
+    Ok(config)
+}
+
+pub fn backend_spec(config: &Config) -> BackendSpec {
+    let model_path = if config.backend == "embedded" {
+        model::resolve(&config.model)
+    } else {
+        PathBuf::from(&config.model)
+    };
+    BackendSpec {
+        kind: config.backend.clone(),
+        model_path,
+        threads: config.threads.unwrap_or_else(backend::default_threads),
+        max_tokens: config.max_tokens,
+        fixed_turns: prompt::fixed_turns(),
+    }
+}
+
+/// State shared by every connection.
+struct Shared {
+    engine: Engine,
+    spec: BackendSpec,
+    timeout: Duration,
+    started: Instant,
+    shutdown: Notify,
+}
+
+/// Runs the daemon in the foreground until SIGTERM, SIGINT or a `Shutdown` request.
+pub fn run(overrides: &Overrides) -> anyhow::Result<()> {
+    let config = effective_config(overrides)?;
+    let dir = paths::runtime_dir();
+    paths::ensure_private_dir(&dir)?;
+    let _lock = runtime::lock_instance(&paths::pid_path())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    rt.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let socket = paths::socket_path();
+    let listener = runtime::bind(&socket)?;
+    let spec = backend_spec(&config);
+    eprintln!(
+        "cmdai-daemon: pid {} listening on {}; loading {} with {} threads",
+        std::process::id(),
+        socket.display(),
+        spec.model_path.display(),
+        spec.threads
+    );
+    let shared = Arc::new(Shared {
+        engine: Engine::spawn(spec.clone(), config.queue).context("could not start the engine")?,
+        spec,
+        timeout: Duration::from_millis(u64::from(config.timeout_ms)),
+        started: Instant::now(),
+        shutdown: Notify::new(),
+    });
+    let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("could not watch SIGINT")?;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection::handle(stream, Arc::clone(&shared)));
+                }
+                Err(e) => eprintln!("cmdai-daemon: accept failed: {e}"),
+            },
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = shared.shutdown.notified() => break,
+        }
+    }
+    drop(listener);
+    let _ = std::fs::remove_file(&socket);
+    eprintln!("cmdai-daemon: stopped");
+    Ok(())
+}
+
+fn status(shared: &Shared) -> DaemonStatus {
+    let stats = shared.engine.stats();
+    DaemonStatus {
+        state: stats.state,
+        error: stats.error,
+        pid: std::process::id(),
+        daemon_version: env!("CARGO_PKG_VERSION").into(),
+        backend: stats.backend,
+        model: stats.model,
+        model_path: shared.spec.model_path.display().to_string(),
+        threads: shared.spec.threads,
+        uptime_ms: shared.started.elapsed().as_millis() as u64,
+        load_ms: stats.load_ms,
+        loads: stats.loads,
+        requests_served: stats.requests_served,
+        system_prompt_tokens: stats.fixed_prompt_tokens,
+        last_prompt_tokens: stats.last_prompt_tokens,
+        request_prompt_tokens: stats.request_prompt_tokens,
+        rss_bytes: rss_bytes(),
+    }
+}
+
+fn rss_bytes() -> u64 {
+    use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+    let pid = Pid::from_u32(std::process::id());
+    let mut system = System::new();
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        true,
+        ProcessRefreshKind::nothing().with_memory(),
+    );
+    system.process(pid).map(|p| p.memory()).unwrap_or(0)
+}
+
+/// Loads the model, answers one sentence and exits: what every request costs a tool without a
+/// daemon. The benchmark's baseline.
+pub fn once(overrides: &Overrides, sentence: &str, shell: &str) -> anyhow::Result<Suggestion> {
+    let config = effective_config(overrides)?;
+    let spec = backend_spec(&config);
+    let request = context::build_request(sentence.into(), shell.into(), config.timeout_ms);
+    let started = Instant::now();
+    let mut outcome = None;
+    backend::open(&spec, &mut |backend| {
+        let text = prompt::request_text(&request);
+        let result = backend.generate(&text, &|| false).map(|g| Suggestion {
+            command: prompt::extract_command(&g.text),
+            backend: backend.name().into(),
+            model: backend.model().into(),
+            elapsed_ms: started.elapsed().as_millis() as u32,
+            prompt_tokens: g.prompt_tokens + backend.fixed_prompt_tokens(),
+            output_tokens: g.output_tokens,
+        });
+        outcome = Some(result);
+    })?;
+    Ok(outcome.context("the backend closed without answering")??)
+}

@@ -1,0 +1,114 @@
+//! The messages themselves. Append variants and bump `PROTOCOL_VERSION`; never reorder.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    Ping,
+    Generate(GenerateRequest),
+    Status,
+    Shutdown,
+}
+
+/// What the client knows that the daemon cannot see: the user's shell, directory and PATH.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GenerateRequest {
+    pub sentence: String,
+    pub shell: String,
+    pub cwd: String,
+    /// The user's PATH: under systemd the daemon's own PATH is not the user's.
+    pub path: String,
+    /// e.g. `linux x86_64` or `macos aarch64`.
+    pub os: String,
+    /// How long the client will wait, in milliseconds; the engine gives up after that.
+    pub deadline_ms: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    Pong(Hello),
+    Suggestion(Suggestion),
+    Status(DaemonStatus),
+    ShuttingDown,
+    Error(WireError),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub daemon_version: String,
+    pub protocol: u16,
+    pub pid: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub command: String,
+    pub backend: String,
+    pub model: String,
+    /// Time the daemon spent on the request, queueing included.
+    pub elapsed_ms: u32,
+    /// Prompt tokens evaluated for this request (the cached system prompt is not counted).
+    pub prompt_tokens: u32,
+    pub output_tokens: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EngineState {
+    Loading,
+    Ready,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    pub state: EngineState,
+    /// Why loading failed, when it did.
+    pub error: Option<String>,
+    pub pid: u32,
+    pub daemon_version: String,
+    pub backend: String,
+    pub model: String,
+    pub model_path: String,
+    pub threads: u32,
+    pub uptime_ms: u64,
+    pub load_ms: u64,
+    /// How many times the model was loaded in this daemon's life.
+    pub loads: u32,
+    pub requests_served: u64,
+    /// Evaluated once at load and reused by every request.
+    pub system_prompt_tokens: u32,
+    /// Prompt tokens evaluated by the last request: its own part only.
+    pub last_prompt_tokens: u32,
+    /// Total prompt tokens evaluated by requests, to derive the per-request mean.
+    pub request_prompt_tokens: u64,
+    pub rss_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// The queue is full; try again shortly.
+    Busy,
+    /// The model is still loading.
+    Loading,
+    Timeout,
+    Cancelled,
+    BadRequest,
+    /// The backend failed (model missing, load error, generation error).
+    Backend,
+    Internal,
+}
+
+impl WireError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        WireError {
+            kind,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Golden bytes pin the wire format: if one of these fails, an encoding moved and
+//! `PROTOCOL_VERSION` must be bumped (and the bytes here updated on purpose).
+
+use super::*;
+
+fn frame_of<T: Serialize>(kind: FrameKind, message: &T) -> Vec<u8> {
+    encode_frame(kind, message).unwrap()
+}
+
+fn header_bytes(kind: u16, len: u32) -> Vec<u8> {
+    let mut out = b"CMDI".to_vec();
+    out.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
+    out.extend_from_slice(&kind.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out
+}
+
+#[test]
+fn header_layout_is_frozen() {
+    let bytes = Header::new(FrameKind::Response, 0x0102_0304).to_bytes();
+    assert_eq!(&bytes[..4], b"CMDI");
+    assert_eq!(&bytes[4..6], &PROTOCOL_VERSION.to_le_bytes());
+    assert_eq!(&bytes[6..8], &[2, 0]);
+    assert_eq!(&bytes[8..], &[4, 3, 2, 1]);
+}
+
+#[test]
+fn golden_simple_requests() {
+    for (request, tag) in [
+        (Request::Ping, 0u8),
+        (Request::Status, 2),
+        (Request::Shutdown, 3),
+    ] {
+        let mut expected = header_bytes(1, 1);
+        expected.push(tag);
+        assert_eq!(
+            frame_of(FrameKind::Request, &request),
+            expected,
+            "{request:?}"
+        );
+    }
+}
+
+#[test]
+fn golden_generate_request() {
+    let request = Request::Generate(GenerateRequest {
+        sentence: "ls".into(),
+        shell: "bash".into(),
+        cwd: "/".into(),
+        path: "/bin".into(),
+        os: "Linux x86_64".into(),
+        deadline_ms: 1000,
+    });
+    let mut body = vec![1u8];
+    for field in ["ls", "bash", "/", "/bin", "Linux x86_64"] {
+        body.push(field.len() as u8);
+        body.extend_from_slice(field.as_bytes());
+    }
+    body.extend_from_slice(&[251, 0xe8, 0x03]); // varint u16 marker, then 1000 LE
+    let mut expected = header_bytes(1, body.len() as u32);
+    expected.extend_from_slice(&body);
+    assert_eq!(frame_of(FrameKind::Request, &request), expected);
+}
+
+#[test]
+fn golden_error_response() {
+    let response = Response::Error(WireError::new(ErrorKind::Busy, "x"));
+    let mut expected = header_bytes(2, 4);
+    expected.extend_from_slice(&[4, 0, 1, b'x']);
+    assert_eq!(frame_of(FrameKind::Response, &response), expected);
+}
+
+#[test]
+fn error_kinds_keep_their_tags() {
+    let kinds = [
+        ErrorKind::Busy,
+        ErrorKind::Loading,
+        ErrorKind::Timeout,
+        ErrorKind::Cancelled,
+        ErrorKind::BadRequest,
+        ErrorKind::Backend,
+        ErrorKind::Internal,
+    ];
+    for (tag, kind) in kinds.into_iter().enumerate() {
+        let frame = frame_of(
+            FrameKind::Response,
+            &Response::Error(WireError::new(kind, "")),
+        );
+        assert_eq!(frame[HEADER_LEN + 1], tag as u8, "{kind:?}");
+    }
+}
+
+#[test]
+fn every_message_round_trips() {
+    let status = DaemonStatus {
+        state: EngineState::Ready,
+        error: Some("none".into()),
+        pid: 42,
+        daemon_version: "0.1.0".into(),
+        backend: "embedded".into(),
+        model: "m.gguf".into(),
+        model_path: "/m.gguf".into(),
+        threads: 2,
+        uptime_ms: 1 << 40,
+        load_ms: 1234,
+        loads: 1,
+        requests_served: 2,
+        system_prompt_tokens: 300,
+        last_prompt_tokens: 20,
+        request_prompt_tokens: 40,
+        rss_bytes: 1 << 31,
+    };
+    let responses = [
+        Response::Pong(Hello {
+            daemon_version: "0.1.0".into(),
+            protocol: PROTOCOL_VERSION,
+            pid: 7,
+        }),
+        Response::Suggestion(Suggestion {
+            command: "ls -S".into(),
+            backend: "embedded".into(),
+            model: "m".into(),
+            elapsed_ms: 9,
+            prompt_tokens: 20,
+            output_tokens: 4,
+        }),
+        Response::Status(status),
+        Response::ShuttingDown,
+        Response::Error(WireError::new(ErrorKind::Timeout, "slow")),
+    ];
+    for response in responses {
+        let frame = frame_of(FrameKind::Response, &response);
+        let back: Response = read_frame(&mut frame.as_slice(), FrameKind::Response).unwrap();
+        assert_eq!(back, response);
+    }
+}
+
+#[test]
+fn oversize_frames_are_refused_before_reading_the_body() {
+    let mut frame = header_bytes(1, u32::MAX);
+    frame.push(0);
+    let err = read_frame::<_, Request>(&mut frame.as_slice(), FrameKind::Request).unwrap_err();
+    assert!(matches!(err, ProtocolError::TooLarge(u32::MAX)), "{err:?}");
+}
+
+#[test]
+fn garbage_is_bad_magic() {
+    let garbage = b"GET / HTTP/1.1\r\n\r\n".to_vec();
+    let err = read_frame::<_, Request>(&mut garbage.as_slice(), FrameKind::Request).unwrap_err();
+    assert!(matches!(err, ProtocolError::BadMagic), "{err:?}");
+}
+
+#[test]
+fn truncated_header_and_body_are_reported() {
+    let short = b"CMDI\x01".to_vec();
+    let err = read_frame::<_, Request>(&mut short.as_slice(), FrameKind::Request).unwrap_err();
+    assert!(matches!(err, ProtocolError::Truncated), "{err:?}");
+    let mut frame = header_bytes(1, 10);
+    frame.extend_from_slice(&[1, 2]);
+    let err = read_frame::<_, Request>(&mut frame.as_slice(), FrameKind::Request).unwrap_err();
+    assert!(matches!(err, ProtocolError::Truncated), "{err:?}");
+}
+
+#[test]
+fn foreign_version_is_named() {
+    let mut frame = frame_of(FrameKind::Request, &Request::Ping);
+    frame[4] = frame[4].wrapping_add(1);
+    let err = read_frame::<_, Request>(&mut frame.as_slice(), FrameKind::Request).unwrap_err();
+    assert!(
+        matches!(err, ProtocolError::VersionMismatch { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn wrong_direction_and_bad_bodies_are_refused() {
+    let frame = frame_of(FrameKind::Response, &Response::ShuttingDown);
+    let err = read_frame::<_, Request>(&mut frame.as_slice(), FrameKind::Request).unwrap_err();
+    assert!(matches!(err, ProtocolError::BadKind(2)), "{err:?}");
+    // An unknown variant tag and trailing bytes are both decode errors, not panics.
+    for body in [vec![99u8], vec![0u8, 0]] {
+        let mut frame = header_bytes(1, body.len() as u32);
+        frame.extend_from_slice(&body);
+        let err = read_frame::<_, Request>(&mut frame.as_slice(), FrameKind::Request).unwrap_err();
+        assert!(matches!(err, ProtocolError::Decode(_)), "{err:?}");
+    }
+}
+
+#[test]
+fn invalid_utf8_in_a_string_is_a_decode_error() {
+    let mut body = vec![1u8, 2, 0xff, 0xfe];
+    body.extend_from_slice(&[0, 0, 0, 0, 0]);
+    let mut frame = header_bytes(1, body.len() as u32);
+    frame.extend_from_slice(&body);
+    let err = read_frame::<_, Request>(&mut frame.as_slice(), FrameKind::Request).unwrap_err();
+    assert!(matches!(err, ProtocolError::Decode(_)), "{err:?}");
+}
