@@ -140,15 +140,15 @@ fn read_file(path: &Path) -> Result<Option<FileConfig>, ConfigError> {
         .map(Some)
         .map_err(|e| ConfigError::Parse {
             path: path.into(),
-            message: e.to_string().lines().next().unwrap_or_default().to_string()
-                + &line_hint(&text, e.span()),
+            message: format!("{}{}", line_prefix(&text, e.span()), e.message().trim()),
         })
 }
 
-fn line_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+/// `line N: ` for the start of `span`, so the error points into the file.
+fn line_prefix(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     span.map(|s| {
         let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-        format!(" (line {line})")
+        format!("line {line}: ")
     })
     .unwrap_or_default()
 }

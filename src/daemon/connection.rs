@@ -48,6 +48,8 @@ pub(super) async fn handle(stream: UnixStream, shared: Arc<Shared>) {
             // Our own header, no body: any version of the client can read that much.
             let header = Header::new(FrameKind::Response, 0).to_bytes();
             let _ = writer.write_all(&header).await;
+            let _ = writer.shutdown().await;
+            drain(&mut reader).await;
             return;
         }
         Ok(Err(ProtocolError::Truncated)) => return,
@@ -61,6 +63,21 @@ pub(super) async fn handle(stream: UnixStream, shared: Arc<Shared>) {
     let _ = write_frame_async(&mut writer, FrameKind::Response, &response).await;
     if shutting_down {
         shared.shutdown.notify_one();
+    }
+    let _ = writer.shutdown().await;
+    drain(&mut reader).await;
+}
+
+/// Reads and drops what the client still sends (briefly, boundedly) so that closing with unread
+/// bytes does not reset the connection before the client has read our answer.
+async fn drain(reader: &mut OwnedReadHalf) {
+    let mut sink = [0u8; 4096];
+    let mut left = crate::protocol::MAX_FRAME_LEN as usize;
+    while left > 0 {
+        match tokio::time::timeout(Duration::from_secs(1), reader.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => left = left.saturating_sub(n),
+            _ => return,
+        }
     }
 }
 

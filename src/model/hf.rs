@@ -39,7 +39,8 @@ pub(crate) fn fetch(
         .len();
     // A .part as long as the whole file was left by a run whose check failed: start over.
     let have = if have >= spec.bytes { 0 } else { have };
-    let response = request(&url, have).map_err(|e| fail(error_chain(&e)))?;
+    // The URL is already in the message; reqwest would repeat it.
+    let response = request(&url, have).map_err(|e| fail(error_chain(&e.without_url())))?;
     let keep = start_offset(&response, have, spec.bytes).map_err(fail)?;
     let mut sink = Sink::resume(part, part_path, keep, spec.bytes, progress)?;
     sink.copy_from(response, |e| fail(e.to_string()))?;

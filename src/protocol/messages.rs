@@ -82,6 +82,8 @@ pub struct DaemonStatus {
     /// Total prompt tokens evaluated by requests, to derive the per-request mean.
     pub request_prompt_tokens: u64,
     pub rss_bytes: u64,
+    /// Requests stopped because their client hung up.
+    pub requests_cancelled: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -109,6 +109,7 @@ fn every_message_round_trips() {
         last_prompt_tokens: 20,
         request_prompt_tokens: 40,
         rss_bytes: 1 << 31,
+        requests_cancelled: 3,
     };
     let responses = [
         Response::Pong(Hello {

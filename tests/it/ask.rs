@@ -1,0 +1,181 @@
+//! `cmdai ask` end to end: autostart, output discipline, busy, timeout, cancel, the real model.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use cmdai::protocol::{self, FrameKind, GenerateRequest, Request};
+
+use crate::harness::*;
+
+/// Points the config at the scripted backend, so autostart needs no model.
+fn scripted_config(env: &TestEnv, rules: &str) {
+    let script = env.script(rules);
+    let config = format!("backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n", script.display());
+    std::fs::write(env.path("home/config.toml"), config).unwrap();
+}
+
+fn status(env: &TestEnv) -> serde_json::Value {
+    let out = env.cmdai(&["daemon", "status", "--json"]);
+    assert_success(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn ask_autostarts_and_prints_only_the_command() {
+    let env = TestEnv::new();
+    scripted_config(&env, "sorted by size => ls -S");
+    let out = env.cmdai(&["ask", "list files sorted by size"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "ls -S\n");
+    let pid = env.daemon_pid().expect("an autostarted daemon");
+    assert_success(&env.cmdai(&["ask", "list files sorted by size"]));
+    let status = status(&env);
+    assert_eq!(status["pid"], pid, "the second ask must reuse the daemon");
+    assert_eq!(status["loads"], 1);
+    assert_eq!(status["requests_served"], 2);
+}
+
+#[test]
+fn json_output_names_command_backend_model_and_time() {
+    let env = TestEnv::new();
+    scripted_config(&env, "size => du -sh .");
+    let out = env.cmdai(&["ask", "--json", "disk", "size"]);
+    assert_success(&out);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["command"], "du -sh .");
+    assert_eq!(value["backend"], "scripted");
+    assert_eq!(value["model"], "scripted");
+    assert!(value["elapsed_ms"].is_u64());
+}
+
+#[test]
+fn no_daemon_and_no_autostart_fails_fast_in_one_line() {
+    let env = TestEnv::new();
+    let started = Instant::now();
+    let out = env
+        .command(env!("CARGO_BIN_EXE_cmdai"))
+        .args(["ask", "list", "files"])
+        .env("CMDAI_NO_AUTOSTART", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("cmdai: the daemon is not running"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(env.daemon_pid().is_none());
+}
+
+#[test]
+fn an_empty_sentence_is_a_clear_error() {
+    let env = TestEnv::new();
+    let out = env.cmdai(&["ask", "  "]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("the sentence is empty"), "{}", stderr(&out));
+}
+
+/// A daemon whose every answer takes `words * token_ms`.
+fn slow_daemon(env: &TestEnv, token_ms: u64) {
+    scripted_config(env, "slow => a b c d e f g h i j");
+    let out = env
+        .command(env!("CARGO_BIN_EXE_cmdai"))
+        .args(["daemon", "start"])
+        .env("CMDAI_SCRIPTED_TOKEN_MS", token_ms.to_string())
+        .output()
+        .unwrap();
+    assert_success(&out);
+}
+
+#[test]
+fn a_full_queue_answers_busy_at_once() {
+    let env = TestEnv::new();
+    slow_daemon(&env, 200);
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            env.command(env!("CARGO_BIN_EXE_cmdai"))
+                .args(["ask", "slow"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let busy = outputs.iter().filter(|o| stderr(o).contains("busy")).count();
+    let served = outputs.iter().filter(|o| o.status.success()).count();
+    assert!(busy >= 1, "one worker and a queue of one cannot hold three requests");
+    assert!(served >= 1);
+    for out in outputs.iter().filter(|o| !o.status.success()) {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stdout(out).is_empty());
+    }
+}
+
+#[test]
+fn the_deadline_is_enforced() {
+    let env = TestEnv::new();
+    slow_daemon(&env, 500);
+    let started = Instant::now();
+    let out = env.cmdai(&["ask", "--timeout", "1", "slow"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_client_that_hangs_up_cancels_its_generation() {
+    let env = TestEnv::new();
+    slow_daemon(&env, 300);
+    let request = Request::Generate(GenerateRequest {
+        sentence: "slow".into(),
+        shell: "bash".into(),
+        deadline_ms: 60_000,
+        ..GenerateRequest::default()
+    });
+    let mut stream = UnixStream::connect(env.socket()).unwrap();
+    let frame = protocol::encode_frame(FrameKind::Request, &request).unwrap();
+    stream.write_all(&frame).unwrap();
+    drop(stream);
+    // The engine notices between tokens; three seconds of work would otherwise finish.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = status(&env);
+        if status["requests_cancelled"] == 1 {
+            assert_eq!(status["requests_served"], 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "never cancelled: {status}");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn ask_with_the_real_tests_model_through_an_autostarted_daemon() {
+    let Some(model) = test_model() else { return };
+    let env = TestEnv::new();
+    std::fs::write(
+        env.path("home/config.toml"),
+        format!("model = \"{}\"\n", model.display()),
+    )
+    .unwrap();
+    let out = env.cmdai(&["ask", "list files in this directory sorted by size"]);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text:?}");
+    assert!(!text.trim().is_empty());
+    let out = env.cmdai(&["ask", "--json", "show disk usage of this folder"]);
+    assert_success(&out);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["backend"], "embedded");
+    assert_eq!(answer["model"], super::harness::TEST_MODEL_FILE);
+    let status = status(&env);
+    assert_eq!(status["loads"], 1);
+    assert_eq!(status["requests_served"], 2);
+    // The fixed prompt is cached: a request evaluates far fewer tokens than it holds.
+    let fixed = status["system_prompt_tokens"].as_u64().unwrap();
+    let last = status["last_prompt_tokens"].as_u64().unwrap();
+    assert!(fixed > 100 && last < fixed / 4, "fixed {fixed}, per request {last}");
+}

@@ -1,0 +1,84 @@
+//! The embedded llama.cpp backend with the real tests model, through the library API.
+
+use std::cell::Cell;
+
+use cmdai::backend::{self, Backend, BackendError, BackendSpec};
+use cmdai::prompt;
+use cmdai::protocol::GenerateRequest;
+
+use crate::harness::test_model;
+
+const MAX_TOKENS: u32 = 48;
+
+fn spec() -> Option<BackendSpec> {
+    Some(BackendSpec {
+        kind: "embedded".into(),
+        model_path: test_model()?,
+        threads: backend::default_threads(),
+        max_tokens: MAX_TOKENS,
+        fixed_turns: prompt::fixed_turns(),
+    })
+}
+
+fn user_text(sentence: &str) -> String {
+    prompt::request_text(&GenerateRequest {
+        sentence: sentence.into(),
+        shell: "bash".into(),
+        cwd: "/home/user".into(),
+        ..GenerateRequest::default()
+    })
+}
+
+fn with_backend(run: impl FnOnce(&mut dyn Backend)) {
+    let Some(spec) = spec() else { return };
+    let mut run = Some(run);
+    backend::open(&spec, &mut |b| (run.take().unwrap())(b)).unwrap();
+    assert!(run.is_none(), "the backend never served");
+}
+
+#[test]
+fn answers_one_line_within_the_token_cap_and_reuses_the_cache() {
+    with_backend(|backend| {
+        assert!(backend.fixed_prompt_tokens() > 100);
+        let first = backend.generate(&user_text("list files sorted by size"), &|| false).unwrap();
+        let command = prompt::extract_command(&first.text);
+        assert!(!command.is_empty(), "{:?}", first.text);
+        assert!(!command.contains('\n'));
+        assert!(first.output_tokens <= MAX_TOKENS);
+        assert!(first.prompt_tokens < backend.fixed_prompt_tokens());
+        // Another request in between must not leak into the next: the cache is trimmed back
+        // to the fixed prefix, so the same request gives the same greedy answer.
+        backend.generate(&user_text("count lines in notes.txt"), &|| false).unwrap();
+        let again = backend.generate(&user_text("list files sorted by size"), &|| false).unwrap();
+        assert_eq!(again, first);
+    });
+}
+
+#[test]
+fn generation_stops_between_tokens_when_asked() {
+    with_backend(|backend| {
+        let checks = Cell::new(0);
+        let stop = || {
+            checks.set(checks.get() + 1);
+            checks.get() >= 3
+        };
+        let result = backend.generate(&user_text("print a very long pipeline"), &stop);
+        assert!(matches!(result, Err(BackendError::Stopped)), "{result:?}");
+        assert_eq!(checks.get(), 3, "it must stop at the first check that says so");
+    });
+}
+
+#[test]
+fn a_missing_model_is_one_clear_line() {
+    let spec = BackendSpec {
+        kind: "embedded".into(),
+        model_path: "/nonexistent/model.gguf".into(),
+        threads: 1,
+        max_tokens: 8,
+        fixed_turns: prompt::fixed_turns(),
+    };
+    let err = backend::open(&spec, &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/model.gguf"), "{err}");
+    assert!(err.contains("cmdai model pull"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+}
