@@ -47,6 +47,7 @@ pub fn open(
     let load_error = |message: String| BackendError::Load {
         path: spec.model_path.clone(),
         message,
+        fix: crate::model::fix_for_path(&spec.model_path),
     };
     let llama = llama()?;
     let model = LlamaModel::load_from_file(llama, &spec.model_path, &LlamaModelParams::default())

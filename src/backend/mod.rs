@@ -27,8 +27,12 @@ pub struct Generation {
 pub enum BackendError {
     #[error("{0}")]
     Model(#[from] crate::model::ModelError),
-    #[error("could not load model {path}: {message}")]
-    Load { path: PathBuf, message: String },
+    #[error("could not load model {} ({message}); the file may be corrupt: {fix}", path.display())]
+    Load {
+        path: PathBuf,
+        message: String,
+        fix: String,
+    },
     #[error("generation failed: {0}")]
     Generate(String),
     #[error("stopped")]

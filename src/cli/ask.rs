@@ -96,6 +96,18 @@ fn ask_with_retries(
                 }
                 wait_until_loaded(deadline)?;
             }
+            // A daemon whose model failed to load stays up to say why; the user may have fixed
+            // the file since, so one fresh start gets a fresh load.
+            Err(ClientError::Daemon(e))
+                if e.kind == ErrorKind::Backend
+                    && autostart_enabled()
+                    && !restarted
+                    && load_failed() =>
+            {
+                restarted = true;
+                client::stop_daemon(Duration::from_secs(10))?;
+                client::start_daemon(&StartOptions::default())?;
+            }
             Err(ClientError::NotRunning(_)) if autostart_enabled() && !restarted => {
                 restarted = true;
                 client::start_daemon(&StartOptions::default())?;
@@ -109,6 +121,13 @@ fn ask_with_retries(
             Err(e) => return Err(Failure::error(e)),
         }
     }
+}
+
+fn load_failed() -> bool {
+    matches!(
+        client::request(&Request::Status, Duration::from_secs(2)),
+        Ok(Response::Status(status)) if status.state == EngineState::Failed
+    )
 }
 
 /// Polls status until the model is loaded (or failed), so the first request after a start

@@ -65,7 +65,26 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// A bug must still end in one readable line and the error exit code, never a backtrace
+/// above the user's prompt.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("unknown cause");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("cmdai: internal error ({what}{place}); please report it");
+    }));
+}
+
 pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    quiet_panics();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -74,11 +93,13 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let outcome = match cli.command {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Ask(args) => ask::run(args),
         Command::Daemon(command) => daemon_cmd::run(command),
         Command::Model(command) => model_cmd::run(command),
-    };
+    }))
+    // The hook has already said what happened.
+    .unwrap_or_else(|_| Err(Failure::error("")));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

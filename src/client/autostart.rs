@@ -85,7 +85,10 @@ pub fn start_daemon(options: &StartOptions) -> Result<(), ClientError> {
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)
+        // Its own process group: Ctrl-C at the prompt that started it must not reach it. And
+        // no hold on the directory the first request happened to come from.
         .process_group(0)
+        .current_dir("/")
         .spawn()
         .map_err(|e| ClientError::Start(format!("cannot run {}: {e}", binary.display())))?;
     let deadline = Instant::now() + BIND_WAIT;
@@ -124,7 +127,8 @@ pub fn daemon_pid() -> Option<u32> {
 
 fn pid_if_locked(path: &Path) -> Option<u32> {
     let file = File::open(path).ok()?;
-    if file.try_lock_shared().is_ok() {
+    // fs2's, not std's inherent `File::try_lock_shared` (newer than our MSRV).
+    if FileExt::try_lock_shared(&file).is_ok() {
         let _ = FileExt::unlock(&file);
         return None;
     }

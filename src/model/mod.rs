@@ -23,6 +23,15 @@ pub use pull::{pull, PullOptions, DEFAULT_HF_ENDPOINT, ENV_HF_ENDPOINT};
 /// The role used when nothing else is configured.
 pub const DEFAULT_ROLE: &str = "default";
 
+/// What to tell a user whose model file at `path` will not load.
+pub fn fix_for_path(path: &std::path::Path) -> String {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    error::fix_for(by_file_name(name))
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::{ModelSpec, PypiSource};

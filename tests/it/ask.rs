@@ -12,7 +12,10 @@ use crate::harness::*;
 /// Points the config at the scripted backend, so autostart needs no model.
 fn scripted_config(env: &TestEnv, rules: &str) {
     let script = env.script(rules);
-    let config = format!("backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n", script.display());
+    let config = format!(
+        "backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n",
+        script.display()
+    );
     std::fs::write(env.path("home/config.toml"), config).unwrap();
 }
 
@@ -74,7 +77,11 @@ fn an_empty_sentence_is_a_clear_error() {
     let env = TestEnv::new();
     let out = env.cmdai(&["ask", "  "]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("the sentence is empty"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the sentence is empty"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A daemon whose every answer takes `words * token_ms`.
@@ -103,10 +110,19 @@ fn a_full_queue_answers_busy_at_once() {
                 .unwrap()
         })
         .collect();
-    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
-    let busy = outputs.iter().filter(|o| stderr(o).contains("busy")).count();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let busy = outputs
+        .iter()
+        .filter(|o| stderr(o).contains("busy"))
+        .count();
     let served = outputs.iter().filter(|o| o.status.success()).count();
-    assert!(busy >= 1, "one worker and a queue of one cannot hold three requests");
+    assert!(
+        busy >= 1,
+        "one worker and a queue of one cannot hold three requests"
+    );
     assert!(served >= 1);
     for out in outputs.iter().filter(|o| !o.status.success()) {
         assert_eq!(out.status.code(), Some(2));
@@ -122,7 +138,11 @@ fn the_deadline_is_enforced() {
     let out = env.cmdai(&["ask", "--timeout", "1", "slow"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).is_empty());
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -177,5 +197,91 @@ fn ask_with_the_real_tests_model_through_an_autostarted_daemon() {
     // The fixed prompt is cached: a request evaluates far fewer tokens than it holds.
     let fixed = status["system_prompt_tokens"].as_u64().unwrap();
     let last = status["last_prompt_tokens"].as_u64().unwrap();
-    assert!(fixed > 100 && last < fixed / 4, "fixed {fixed}, per request {last}");
+    assert!(
+        fixed > 100 && last < fixed / 4,
+        "fixed {fixed}, per request {last}"
+    );
+}
+
+/// Starts nothing by hand: `cmdai ask` autostarts a daemon whose model file is `bytes`.
+fn ask_with_model_file(name: &str, bytes: &[u8], setting: &str) -> std::process::Output {
+    let env = TestEnv::new();
+    std::fs::write(env.path("models").join(name), bytes).unwrap();
+    std::fs::write(
+        env.path("home/config.toml"),
+        format!("model = \"{setting}\"\n"),
+    )
+    .unwrap();
+    env.cmdai(&["ask", "list", "files"])
+}
+
+#[track_caller]
+fn assert_one_line_naming(out: &std::process::Output, file: &str, fix: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+    assert!(stdout(out).is_empty());
+    let err = stderr(out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("cmdai: ") && last.contains(file) && last.contains(fix),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_truncated_model_is_one_line_naming_the_file_and_the_fix() {
+    let mut bytes = b"GGUF".to_vec();
+    bytes.resize(4096, 0);
+    let out = ask_with_model_file(TEST_MODEL_FILE, &bytes, "tests");
+    assert_one_line_naming(&out, TEST_MODEL_FILE, "cmdai model pull tests");
+    assert!(stderr(&out).contains("truncated"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_corrupt_model_is_one_line_naming_the_file_and_the_fix() {
+    let mut bytes = b"GGUF".to_vec();
+    bytes.extend(std::iter::repeat_n(0xA5u8, 64 * 1024));
+    let env_model = "mystery.gguf";
+    let out = {
+        let env = TestEnv::new();
+        let path = env.path("models").join(env_model);
+        std::fs::write(&path, &bytes).unwrap();
+        std::fs::write(
+            env.path("home/config.toml"),
+            format!("model = \"{}\"\n", path.display()),
+        )
+        .unwrap();
+        env.cmdai(&["ask", "list", "files"])
+    };
+    assert_one_line_naming(&out, env_model, "set `model` in config");
+}
+
+#[test]
+fn a_missing_model_is_one_line_naming_the_file_and_the_fix() {
+    let env = TestEnv::new();
+    std::fs::write(env.path("home/config.toml"), "model = \"small\"\n").unwrap();
+    let out = env.cmdai(&["ask", "list", "files"]);
+    assert_one_line_naming(
+        &out,
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        "cmdai model pull small",
+    );
+}
+
+#[test]
+fn a_model_fixed_after_a_failed_load_is_picked_up_by_the_next_ask() {
+    let Some(good) = test_model() else { return };
+    let env = TestEnv::new();
+    let path = env.path("models").join("replaced.gguf");
+    std::fs::write(&path, b"GGUFbroken").unwrap();
+    std::fs::write(
+        env.path("home/config.toml"),
+        format!("model = \"{}\"\n", path.display()),
+    )
+    .unwrap();
+    let out = env.cmdai(&["ask", "list", "files"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    std::fs::copy(good, &path).unwrap();
+    let out = env.cmdai(&["ask", "list", "files"]);
+    assert_success(&out);
+    assert_eq!(stdout(&out).lines().count(), 1);
 }

@@ -2,8 +2,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::FileTypeExt;
-use std::process::Stdio;
 use std::os::unix::net::UnixListener;
+use std::process::Stdio;
 
 use crate::harness::*;
 
@@ -66,11 +66,17 @@ fn stale_socket_after_kill_9_is_recovered() {
         .status()
         .unwrap();
     wait_gone(pid);
-    assert!(env.socket().exists(), "kill -9 should leave the socket behind");
+    assert!(
+        env.socket().exists(),
+        "kill -9 should leave the socket behind"
+    );
     // The next request finds nobody there, starts a new daemon (scripted via config) and answers.
     std::fs::write(
         env.path("home/config.toml"),
-        format!("backend = \"scripted\"\nmodel = \"{}\"\n", env.path("script.txt").display()),
+        format!(
+            "backend = \"scripted\"\nmodel = \"{}\"\n",
+            env.path("script.txt").display()
+        ),
     )
     .unwrap();
     let out = env.cmdai(&["ask", "list", "files"]);
@@ -90,7 +96,11 @@ fn a_socket_with_a_live_listener_is_never_removed() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("live daemon answers"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("live daemon answers"),
+        "{}",
+        stderr(&out)
+    );
     assert!(env.socket().exists());
 }
 

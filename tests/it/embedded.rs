@@ -40,7 +40,9 @@ fn with_backend(run: impl FnOnce(&mut dyn Backend)) {
 fn answers_one_line_within_the_token_cap_and_reuses_the_cache() {
     with_backend(|backend| {
         assert!(backend.fixed_prompt_tokens() > 100);
-        let first = backend.generate(&user_text("list files sorted by size"), &|| false).unwrap();
+        let first = backend
+            .generate(&user_text("list files sorted by size"), &|| false)
+            .unwrap();
         let command = prompt::extract_command(&first.text);
         assert!(!command.is_empty(), "{:?}", first.text);
         assert!(!command.contains('\n'));
@@ -48,8 +50,12 @@ fn answers_one_line_within_the_token_cap_and_reuses_the_cache() {
         assert!(first.prompt_tokens < backend.fixed_prompt_tokens());
         // Another request in between must not leak into the next: the cache is trimmed back
         // to the fixed prefix, so the same request gives the same greedy answer.
-        backend.generate(&user_text("count lines in notes.txt"), &|| false).unwrap();
-        let again = backend.generate(&user_text("list files sorted by size"), &|| false).unwrap();
+        backend
+            .generate(&user_text("count lines in notes.txt"), &|| false)
+            .unwrap();
+        let again = backend
+            .generate(&user_text("list files sorted by size"), &|| false)
+            .unwrap();
         assert_eq!(again, first);
     });
 }
@@ -64,7 +70,11 @@ fn generation_stops_between_tokens_when_asked() {
         };
         let result = backend.generate(&user_text("print a very long pipeline"), &stop);
         assert!(matches!(result, Err(BackendError::Stopped)), "{result:?}");
-        assert_eq!(checks.get(), 3, "it must stop at the first check that says so");
+        assert_eq!(
+            checks.get(),
+            3,
+            "it must stop at the first check that says so"
+        );
     });
 }
 

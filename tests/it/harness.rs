@@ -35,7 +35,10 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub fn new() -> TestEnv {
-        let root = tempfile::Builder::new().prefix("cmdai-t").tempdir().unwrap();
+        let root = tempfile::Builder::new()
+            .prefix("cmdai-t")
+            .tempdir()
+            .unwrap();
         for dir in ["home", "run", "models", "state"] {
             std::fs::create_dir_all(root.path().join(dir)).unwrap();
         }
@@ -76,7 +79,10 @@ impl TestEnv {
     }
 
     pub fn cmdai(&self, args: &[&str]) -> Output {
-        self.command(env!("CARGO_BIN_EXE_cmdai")).args(args).output().unwrap()
+        self.command(env!("CARGO_BIN_EXE_cmdai"))
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// Writes the scripted backend's canned answers and returns the file.
@@ -89,7 +95,14 @@ impl TestEnv {
     /// Starts a daemon with the scripted backend, waiting until it is ready.
     pub fn start_scripted(&self, rules: &str) {
         let script = self.script(rules);
-        let out = self.cmdai(&["daemon", "start", "--backend", "scripted", "--model", path_str(&script)]);
+        let out = self.cmdai(&[
+            "daemon",
+            "start",
+            "--backend",
+            "scripted",
+            "--model",
+            path_str(&script),
+        ]);
         assert_success(&out);
     }
 
@@ -143,13 +156,22 @@ pub fn wait_gone(pid: u32) {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while proc_dir.exists() && !is_zombie(&proc_dir) {
-        assert!(std::time::Instant::now() < deadline, "pid {pid} did not exit");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pid {pid} did not exit"
+        );
         std::thread::yield_now();
     }
 }
 
 fn is_zombie(proc_dir: &Path) -> bool {
     std::fs::read_to_string(proc_dir.join("stat"))
-        .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
         .unwrap_or(true)
 }

@@ -10,7 +10,9 @@ use crate::harness::*;
 
 fn connect(env: &TestEnv) -> UnixStream {
     let stream = UnixStream::connect(env.socket()).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream
 }
 
