@@ -83,6 +83,10 @@ pub fn run(overrides: &Overrides) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Watch signals before anyone can know we exist: a SIGTERM right after the socket appears
+    // must still unlink it.
+    let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("could not watch SIGINT")?;
     let socket = paths::socket_path();
     let listener = runtime::bind(&socket)?;
     let spec = backend_spec(&config);
@@ -100,8 +104,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         started: Instant::now(),
         shutdown: Notify::new(),
     });
-    let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("could not watch SIGINT")?;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
