@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod daemon;
 pub mod engine;
+pub mod init;
 pub mod model;
 pub mod paths;
 pub mod prompt;

@@ -41,8 +41,7 @@ pub fn run(args: AskArgs) -> Result<(), Failure> {
         ));
     }
     let shell = context::detect_shell(args.shell.as_deref());
-    let deadline = started + timeout;
-    let suggestion = ask_with_retries(sentence, shell, deadline)?;
+    let suggestion = ask_with_retries(sentence, shell, started + timeout)?;
     if args.json {
         print_stdout(&(json(&suggestion, started) + "\n"))
     } else {
@@ -72,7 +71,7 @@ fn autostart_enabled() -> bool {
 
 /// Sends the request, starting the daemon or waiting for its model when needed, until it
 /// answers or the deadline passes.
-fn ask_with_retries(
+pub(super) fn ask_with_retries(
     sentence: String,
     shell: String,
     deadline: Instant,

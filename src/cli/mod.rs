@@ -6,6 +6,7 @@
 mod ask;
 mod daemon_cmd;
 mod model_cmd;
+mod shell_cmd;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -42,6 +43,10 @@ pub enum Command {
     /// List or download models
     #[command(subcommand)]
     Model(model_cmd::ModelCommand),
+    /// Print the shell integration (Ctrl-G) for zsh, bash or fish
+    Init(shell_cmd::InitArgs),
+    /// Turn $CMDAI_BUFFER into a command: what the shell integration's key runs
+    Suggest,
 }
 
 /// Errors that reach the user: one line, prefixed, and an exit code.
@@ -97,6 +102,8 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Ask(args) => ask::run(args),
         Command::Daemon(command) => daemon_cmd::run(command),
         Command::Model(command) => model_cmd::run(command),
+        Command::Init(args) => shell_cmd::init(args),
+        Command::Suggest => shell_cmd::suggest(),
     }))
     // The hook has already said what happened.
     .unwrap_or_else(|_| Err(Failure::error("")));

@@ -2,8 +2,13 @@
 //! One test binary, as ripgrep does, so the crate links once.
 
 mod harness;
+mod tmux;
 
 mod ask;
 mod daemon_lifecycle;
 mod embedded;
+mod init_scripts;
+mod widget_bash;
+mod widget_fish;
+mod widget_zsh;
 mod wire;

@@ -1,0 +1,1 @@
+//! Ctrl-G in a real bash under tmux.
