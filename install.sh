@@ -21,7 +21,7 @@ Options:
   --deps-only      install the build prerequisites, check for cargo, and stop
   --uninstall      stop the daemon and remove the binaries (models are kept)
   --purge          with --uninstall: also remove the downloaded models and the daemon log
-  --no-shell       skip shell integration (reserved: not installed yet)
+  --no-shell       do not add the Ctrl-G line to ~/.zshrc, ~/.bashrc, fish's config.fish
   --no-service     skip the login service (reserved: not installed yet)
   -h, --help       show this help
 
@@ -330,13 +330,78 @@ install_binaries() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# PLANNED(shell integration): add the `eval "$(cmdai init <shell>)"` line to the user's rc
-# file here. --no-shell already turns this step off; until then it does nothing.
+# Shell integration: one marked block per rc file, so running again replaces it and
+# --uninstall removes exactly it.
+BLOCK_BEGIN='# >>> cmdai shell integration >>>'
+BLOCK_END='# <<< cmdai shell integration <<<'
+
+# Prints FILE without the cmdai block.
+without_block() {
+	[ -f "$1" ] || return 0
+	awk -v b="$BLOCK_BEGIN" -v e="$BLOCK_END" '
+		$0 == b { skip = 1; next }
+		$0 == e { skip = 0; next }
+		!skip { print }' "$1"
+}
+
+# Writes (or replaces) the block holding LINE at the end of FILE.
+put_block() {
+	file=$1
+	line=$2
+	mkdir -p "$(dirname "$file")" || die "could not create $(dirname "$file")"
+	tmp=$file.cmdai.$$
+	if ! {
+		without_block "$file"
+		printf '%s\n%s\n%s\n' "$BLOCK_BEGIN" "$line" "$BLOCK_END"
+	} >"$tmp" || ! mv -f "$tmp" "$file"; then
+		die "could not write $file; check its permissions"
+	fi
+	note "$file: $line"
+}
+
+remove_block() {
+	file=$1
+	[ -f "$file" ] && grep -qxF "$BLOCK_BEGIN" "$file" || return 0
+	tmp=$file.cmdai.$$
+	if ! without_block "$file" >"$tmp" || ! mv -f "$tmp" "$file"; then
+		die "could not rewrite $file; check its permissions"
+	fi
+	note "removed the cmdai block from $file"
+}
+
+fish_config() { printf '%s\n' "$(xdg "${XDG_CONFIG_HOME:-}" "$HOME/.config")/fish/config.fish"; }
+zsh_rc() { printf '%s\n' "${ZDOTDIR:-$HOME}/.zshrc"; }
+
 setup_shell() {
 	if [ "$NO_SHELL" -eq 1 ]; then
+		say "skipping shell integration (--no-shell)"
 		return 0
 	fi
-	return 0
+	say "wiring Ctrl-G into your shells"
+	found=0
+	if have zsh; then
+		put_block "$(zsh_rc)" "eval \"\$(\"$BIN/cmdai\" init zsh)\""
+		found=1
+	fi
+	if have bash; then
+		put_block "$HOME/.bashrc" "eval \"\$(\"$BIN/cmdai\" init bash)\""
+		found=1
+	fi
+	if have fish; then
+		put_block "$(fish_config)" "\"$BIN/cmdai\" init fish | source"
+		found=1
+	fi
+	if [ "$found" -eq 0 ]; then
+		note "no zsh, bash or fish found; see cmdai init --help"
+	else
+		note "open a new shell, type a sentence and press Ctrl-G"
+	fi
+}
+
+remove_shell() {
+	remove_block "$(zsh_rc)"
+	remove_block "$HOME/.bashrc"
+	remove_block "$(fish_config)"
 }
 
 # PLANNED(service): install and start a systemd user unit / launchd agent here instead of
@@ -467,6 +532,8 @@ uninstall() {
 	client=$BIN/cmdai
 	[ -x "$client" ] || client=$(command -v cmdai || echo cmdai)
 	stop_daemon "$client"
+	say "removing the shell integration"
+	remove_shell
 	say "removing $BIN/cmdai and $BIN/cmdai-daemon"
 	rm -f "$BIN/cmdai" "$BIN/cmdai-daemon" ||
 		die "could not remove the binaries from $BIN; check its permissions"

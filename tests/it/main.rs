@@ -8,6 +8,7 @@ mod ask;
 mod daemon_lifecycle;
 mod embedded;
 mod init_scripts;
+mod install;
 mod widget_bash;
 mod widget_fish;
 mod widget_zsh;
