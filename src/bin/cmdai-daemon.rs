@@ -33,7 +33,27 @@ struct Args {
     shell: String,
 }
 
+/// llama.cpp runs its threads under OpenMP, whose default is to spin while waiting. On a machine
+/// with anything else running (a build, a browser) spinning threads fight for the cores and a
+/// request gets several times slower; passive waiting costs almost nothing when idle. libgomp
+/// reads the setting once, before `main`, so the daemon re-executes itself with it set.
+fn ensure_passive_openmp() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("OMP_WAIT_POLICY").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .exec();
+    eprintln!("cmdai-daemon: could not re-execute with OMP_WAIT_POLICY=PASSIVE: {err}");
+}
+
 fn main() -> ExitCode {
+    ensure_passive_openmp();
     let args = Args::parse();
     let overrides = Overrides {
         model: args.model,
