@@ -41,7 +41,7 @@ pub fn run(args: AskArgs) -> Result<(), Failure> {
         ));
     }
     let shell = context::detect_shell(args.shell.as_deref());
-    let suggestion = ask_with_retries(sentence, shell, started + timeout)?;
+    let suggestion = ask_with_retries(sentence, shell, started + timeout, true)?;
     if args.json {
         print_stdout(&(json(&suggestion, started) + "\n"))
     } else {
@@ -71,10 +71,14 @@ fn autostart_enabled() -> bool {
 
 /// Sends the request, starting the daemon or waiting for its model when needed, until it
 /// answers or the deadline passes.
+///
+/// `announce` prints a note while the model loads; the widgets show their own marker and read
+/// stderr as the verdict, so they pass `false`.
 pub(super) fn ask_with_retries(
     sentence: String,
     shell: String,
     deadline: Instant,
+    announce: bool,
 ) -> Result<Suggestion, Failure> {
     let mut restarted = false;
     let mut told_loading = false;
@@ -89,7 +93,7 @@ pub(super) fn ask_with_retries(
             Ok(Response::Suggestion(s)) => return Ok(s),
             Ok(other) => return Err(Failure::error(format!("unexpected answer {other:?}"))),
             Err(ClientError::Daemon(e)) if e.kind == ErrorKind::Loading => {
-                if !told_loading {
+                if announce && !told_loading {
                     eprintln!("cmdai: loading the model…");
                     told_loading = true;
                 }
@@ -113,7 +117,9 @@ pub(super) fn ask_with_retries(
             }
             Err(ClientError::VersionMismatch { .. }) if autostart_enabled() && !restarted => {
                 restarted = true;
-                eprintln!("cmdai: restarting a daemon from another version of cmdai");
+                if announce {
+                    eprintln!("cmdai: restarting a daemon from another version of cmdai");
+                }
                 client::stop_daemon(Duration::from_secs(10))?;
                 client::start_daemon(&StartOptions::default())?;
             }

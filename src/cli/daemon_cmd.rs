@@ -145,7 +145,13 @@ fn render(s: &DaemonStatus) -> String {
                 plural(s.loads.into())
             ),
         ),
-        ("requests", format!("{} served", s.requests_served)),
+        (
+            "requests",
+            format!(
+                "{} served, {} cancelled, {} in progress",
+                s.requests_served, s.requests_cancelled, s.requests_pending
+            ),
+        ),
         (
             "prompt",
             format!(

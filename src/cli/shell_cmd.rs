@@ -63,7 +63,7 @@ pub fn suggest() -> Result<(), Failure> {
         .and_then(|t| t.parse::<f64>().ok())
         .and_then(|t| Duration::try_from_secs_f64(t).ok())
         .unwrap_or(Duration::from_secs(60));
-    let suggestion = super::ask::ask_with_retries(buffer, shell, started + timeout)?;
+    let suggestion = super::ask::ask_with_retries(buffer, shell, started + timeout, false)?;
     if suggestion.command.trim().is_empty() {
         return Err(Failure::error(
             "the model gave no command; rephrase and try again",

@@ -143,6 +143,7 @@ fn status(shared: &Shared) -> DaemonStatus {
         request_prompt_tokens: stats.request_prompt_tokens,
         rss_bytes: rss_bytes(),
         requests_cancelled: stats.requests_cancelled,
+        requests_pending: stats.requests_pending,
     }
 }
 

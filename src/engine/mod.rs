@@ -36,6 +36,7 @@ pub struct EngineStats {
     pub last_prompt_tokens: u32,
     pub request_prompt_tokens: u64,
     pub requests_cancelled: u64,
+    pub requests_pending: u32,
 }
 
 #[derive(Clone)]
@@ -61,6 +62,7 @@ impl Engine {
             last_prompt_tokens: 0,
             request_prompt_tokens: 0,
             requests_cancelled: 0,
+            requests_pending: 0,
         }));
         let worker_stats = Arc::clone(&stats);
         std::thread::Builder::new()
@@ -89,13 +91,19 @@ impl Engine {
             }
             EngineState::Ready => {}
         }
-        self.jobs.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => WireError::new(
-                ErrorKind::Busy,
-                "the daemon is busy with other requests; try again",
-            ),
-            mpsc::error::TrySendError::Closed(_) => {
-                WireError::new(ErrorKind::Internal, "the engine has stopped")
+        // Counted before it is queued, so the worker's decrement can never come first.
+        lock(&self.stats).requests_pending += 1;
+        self.jobs.try_send(job).map_err(|e| {
+            let mut s = lock(&self.stats);
+            s.requests_pending = s.requests_pending.saturating_sub(1);
+            match e {
+                mpsc::error::TrySendError::Full(_) => WireError::new(
+                    ErrorKind::Busy,
+                    "the daemon is busy with other requests; try again",
+                ),
+                mpsc::error::TrySendError::Closed(_) => {
+                    WireError::new(ErrorKind::Internal, "the engine has stopped")
+                }
             }
         })
     }
@@ -147,6 +155,12 @@ fn run_worker(spec: BackendSpec, mut jobs: mpsc::Receiver<Job>, stats: Arc<Mutex
 }
 
 fn serve_job(backend: &mut dyn Backend, job: Job, stats: &Mutex<EngineStats>) {
+    answer_job(backend, job, stats);
+    let mut s = lock(stats);
+    s.requests_pending = s.requests_pending.saturating_sub(1);
+}
+
+fn answer_job(backend: &mut dyn Backend, job: Job, stats: &Mutex<EngineStats>) {
     let Job {
         request,
         deadline,

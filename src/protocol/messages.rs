@@ -84,6 +84,8 @@ pub struct DaemonStatus {
     pub rss_bytes: u64,
     /// Requests stopped because their client hung up.
     pub requests_cancelled: u64,
+    /// Requests queued or being generated right now.
+    pub requests_pending: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -110,6 +110,7 @@ fn every_message_round_trips() {
         request_prompt_tokens: 40,
         rss_bytes: 1 << 31,
         requests_cancelled: 3,
+        requests_pending: 1,
     };
     let responses = [
         Response::Pong(Hello {

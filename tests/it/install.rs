@@ -15,8 +15,14 @@ fn install(home: &Path, prefix: &Path, args: &[&str]) -> std::process::Output {
         .args(["--prefix", path_str(prefix)])
         .args(args)
         .env("HOME", home)
-        .env("CARGO_HOME", std::env::var_os("CARGO_HOME").unwrap_or(real_home.join(".cargo").into()))
-        .env("RUSTUP_HOME", std::env::var_os("RUSTUP_HOME").unwrap_or(real_home.join(".rustup").into()))
+        .env(
+            "CARGO_HOME",
+            std::env::var_os("CARGO_HOME").unwrap_or(real_home.join(".cargo").into()),
+        )
+        .env(
+            "RUSTUP_HOME",
+            std::env::var_os("RUSTUP_HOME").unwrap_or(real_home.join(".rustup").into()),
+        )
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("ZDOTDIR")
         .env("CMDAI_RUNTIME_DIR", home.join("run"))
@@ -25,7 +31,11 @@ fn install(home: &Path, prefix: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn blocks(file: &Path) -> usize {
-    std::fs::read_to_string(file).unwrap_or_default().lines().filter(|l| *l == BEGIN).count()
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| *l == BEGIN)
+        .count()
 }
 
 #[test]
@@ -47,9 +57,17 @@ fn install_wires_each_shell_once_and_uninstall_removes_only_its_block() {
         if crate::tmux::find_program(shell).is_none() {
             continue;
         }
-        assert_eq!(blocks(rc), 1, "{shell}: {}", std::fs::read_to_string(rc).unwrap_or_default());
+        assert_eq!(
+            blocks(rc),
+            1,
+            "{shell}: {}",
+            std::fs::read_to_string(rc).unwrap_or_default()
+        );
         let text = std::fs::read_to_string(rc).unwrap();
-        assert!(text.contains(&format!("{}/bin/cmdai", prefix.display())), "{text}");
+        assert!(
+            text.contains(&format!("{}/bin/cmdai", prefix.display())),
+            "{text}"
+        );
     }
     assert!(prefix.join("bin/cmdai").is_file() && prefix.join("bin/cmdai-daemon").is_file());
 
@@ -58,7 +76,10 @@ fn install_wires_each_shell_once_and_uninstall_removes_only_its_block() {
     for (_, rc) in &rc_files {
         assert_eq!(blocks(rc), 0);
     }
-    assert_eq!(std::fs::read_to_string(home.join(".bashrc")).unwrap(), "alias ll='ls -l'\n");
+    assert_eq!(
+        std::fs::read_to_string(home.join(".bashrc")).unwrap(),
+        "alias ll='ls -l'\n"
+    );
     assert!(!prefix.join("bin/cmdai").exists());
 }
 

@@ -82,7 +82,7 @@ impl Tmux {
     pub fn type_text(&self, text: &str) {
         let status = self
             .tmux()
-            .args(["send-keys", "-t", "t", "-l", text])
+            .args(["send-keys", "-t", "t", "-l", "--", text])
             .status()
             .unwrap();
         assert!(status.success());
@@ -105,7 +105,18 @@ impl Tmux {
     /// Waits until `ready` holds for the screen, or fails showing the screen.
     #[track_caller]
     pub fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.wait_for_within(Duration::from_secs(30), what, ready)
+    }
+
+    /// `wait_for` with its own limit, for waits that include loading a real model.
+    #[track_caller]
+    pub fn wait_for_within(
+        &self,
+        limit: Duration,
+        what: &str,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             let screen = self.screen();
             if ready(&screen) {
@@ -131,7 +142,7 @@ pub fn last_line(screen: &str) -> String {
         .lines()
         .map(str::trim_end)
         .filter(|l| !l.is_empty())
-        .last()
+        .next_back()
         .unwrap_or_default()
         .to_string()
 }

@@ -1,1 +1,326 @@
-//! Ctrl-G in a real bash under tmux.
+//! Ctrl-G in a real bash under tmux: the line becomes the command and never runs, Ctrl-C keeps
+//! the sentence, errors leave the prompt intact, an empty line keeps the old binding.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+use crate::tmux::{find_program, write, Tmux};
+
+const CMDAI: &str = env!("CARGO_BIN_EXE_cmdai");
+const MARKER: &str = "[cmdai...]";
+
+/// Points the config at the scripted backend, so autostart needs no model.
+fn scripted_config(env: &TestEnv, rules: &str) {
+    let script = env.script(rules);
+    let config = format!(
+        "backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n",
+        script.display()
+    );
+    std::fs::write(env.path("home/config.toml"), config).unwrap();
+}
+
+/// An interactive bash whose rc file sets `ps1`, runs `before`, then the one init line.
+fn start_bash(env: &TestEnv, ps1: &str, before: &str, extra_env: &[(&str, &str)]) -> Option<Tmux> {
+    let bash = find_program("bash")?;
+    let rc = env.path("bashrc");
+    write(
+        &rc,
+        &format!("PS1='{ps1}'\n{before}\neval \"$('{CMDAI}' init bash)\"\n"),
+    );
+    let tmux = Tmux::start(
+        env,
+        &[
+            path_str(&bash),
+            "--noprofile",
+            "--rcfile",
+            path_str(&rc),
+            "-i",
+        ],
+        extra_env,
+    )?;
+    tmux.wait_line("$");
+    Some(tmux)
+}
+
+/// Types `text` and waits until readline shows it after the prompt.
+fn type_line(tmux: &Tmux, text: &str) {
+    tmux.type_text(text);
+    tmux.wait_line(&format!("$ {text}"));
+}
+
+/// Clears the line (the cursor is at its end) and runs a command whose output proves that every
+/// earlier key was handled: anything the earlier line could have run has run by now.
+fn sync(tmux: &Tmux) {
+    tmux.keys(&["C-u"]);
+    tmux.wait_line("$");
+    tmux.type_text("echo synced-$((40 + 2))");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the sync command's output", |s| {
+        s.lines().any(|l| l.trim_end() == "synced-42")
+    });
+}
+
+fn status(env: &TestEnv) -> serde_json::Value {
+    let out = env.cmdai(&["daemon", "status", "--json"]);
+    assert_success(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[track_caller]
+fn poll(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a client holds a connection to the daemon's socket (Linux; elsewhere assume so).
+fn client_connected(socket: &Path) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/unix") else {
+        return true;
+    };
+    let socket = path_str(socket);
+    // Accepted connections carry the listener's path; state 03 is "connected".
+    table.lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.len() == 8 && fields[5] == "03" && fields[7] == socket
+    })
+}
+
+/// The line being edited: what follows the last `$ ` prompt, its wrapped rows joined (a long
+/// command from the model can wrap).
+fn edited_line(screen: &str) -> Option<String> {
+    let rows: Vec<&str> = screen.lines().map(str::trim_end).collect();
+    let prompt = rows
+        .iter()
+        .rposition(|r| r.starts_with("$ ") || *r == "$")?;
+    Some(
+        rows[prompt..]
+            .concat()
+            .trim_start_matches('$')
+            .trim()
+            .to_string(),
+    )
+}
+
+#[test]
+fn ctrl_g_turns_the_sentence_into_a_command_that_does_not_run() {
+    let env = TestEnv::new();
+    scripted_config(&env, "marker file => touch executed-marker");
+    let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
+        return;
+    };
+    type_line(&tmux, "make the marker file");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ touch executed-marker");
+    tmux.type_text(" more");
+    tmux.wait_line("$ touch executed-marker more");
+    sync(&tmux);
+    assert!(
+        !env.path("home/executed-marker").exists(),
+        "the generated command ran"
+    );
+}
+
+/// Whether the terminal bell rang in the shell's window since tmux last reported it.
+fn bell_rang(env: &TestEnv) -> bool {
+    // The socket `Tmux::start` gave its server.
+    let out = std::process::Command::new("tmux")
+        .arg("-S")
+        .arg(env.path("tmux.sock"))
+        .args(["display-message", "-p", "-t", "t", "#{window_bell_flag}"])
+        .output()
+        .unwrap();
+    stdout(&out).trim() == "1"
+}
+
+#[test]
+fn ctrl_g_still_rings_on_an_empty_line_and_cancels_a_history_search() {
+    let env = TestEnv::new();
+    let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
+        return;
+    };
+    assert!(!bell_rang(&env));
+    tmux.keys(&["C-g"]);
+    poll("the bell (abort's)", || bell_rang(&env));
+    tmux.type_text("echo hello1");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the echo", |s| s.lines().any(|l| l.trim_end() == "hello1"));
+    type_line(&tmux, "other words");
+    tmux.keys(&["C-r"]);
+    tmux.type_text("hel");
+    tmux.wait_for("the search", |s| {
+        crate::tmux::last_line(s).ends_with("`hel': echo hello1")
+    });
+    // Readline cancels a search only on a key bound to a command, not to a macro.
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ other words");
+    assert!(env.daemon_pid().is_none(), "nothing was asked");
+}
+
+#[test]
+fn ctrl_c_while_waiting_keeps_the_sentence_and_cancels_the_request() {
+    let env = TestEnv::new();
+    scripted_config(&env, "slow => a b c d e f g h i j");
+    let out = env
+        .command(CMDAI)
+        .args(["daemon", "start"])
+        .env("CMDAI_SCRIPTED_TOKEN_MS", "1000")
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
+        return;
+    };
+    type_line(&tmux, "something slow");
+    tmux.keys(&["C-g"]);
+    tmux.wait_for("the waiting marker", |s| s.contains(MARKER));
+    // Ctrl-C before the request reaches the daemon would cancel nothing there.
+    poll("the client to connect", || client_connected(&env.socket()));
+    tmux.keys(&["C-c"]);
+    tmux.wait_line("$ something slow");
+    poll("the daemon to count the request cancelled", || {
+        status(&env)["requests_cancelled"] == 1
+    });
+    assert_eq!(status(&env)["requests_served"], 0);
+    tmux.type_text(" still here");
+    tmux.wait_line("$ something slow still here");
+    sync(&tmux);
+}
+
+#[test]
+fn an_empty_line_keeps_the_users_own_binding() {
+    let env = TestEnv::new();
+    scripted_config(&env, "list files => ls -la");
+    let before = r#"bind -x '"\C-g": READLINE_LINE=FALLBACK; READLINE_POINT=8'"#;
+    let Some(tmux) = start_bash(&env, "$ ", before, &[]) else {
+        return;
+    };
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ FALLBACK");
+    tmux.keys(&["C-u"]);
+    tmux.wait_line("$");
+    type_line(&tmux, "list files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -la");
+}
+
+#[test]
+fn an_error_shows_one_line_and_keeps_sentence_and_two_line_prompt() {
+    let env = TestEnv::new();
+    let Some(tmux) = start_bash(&env, "top line\\n$ ", "", &[("CMDAI_NO_AUTOSTART", "1")]) else {
+        return;
+    };
+    type_line(&tmux, "list files please");
+    tmux.keys(&["C-g"]);
+    // The message comes first, the redrawn prompt after it.
+    let screen = tmux.wait_for("the message and the prompt", |s| {
+        s.contains("not running") && crate::tmux::last_line(s) == "$ list files please"
+    });
+    let lines: Vec<&str> = screen
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let message = lines
+        .iter()
+        .position(|l| l.contains("not running"))
+        .unwrap();
+    let n = lines.len();
+    assert_eq!(lines[n - 1], "$ list files please", "{screen}");
+    assert_eq!(lines[n - 2], "top line", "{screen}");
+    assert!(
+        message < n - 2,
+        "the message must sit above the prompt:\n{screen}"
+    );
+    assert!(lines[message].starts_with("cmdai: "), "{screen}");
+    tmux.type_text(" now");
+    tmux.wait_line("$ list files please now");
+    assert!(env.daemon_pid().is_none(), "autostart was off");
+}
+
+#[test]
+fn vi_insert_mode_works_like_emacs_mode() {
+    let env = TestEnv::new();
+    scripted_config(&env, "marker file => touch executed-marker");
+    let Some(tmux) = start_bash(&env, "$ ", "set -o vi", &[]) else {
+        return;
+    };
+    type_line(&tmux, "make the marker file");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ touch executed-marker");
+    tmux.type_text(" more");
+    tmux.wait_line("$ touch executed-marker more");
+    // Still in insert mode: Ctrl-_ (vi-undo) takes back the typing, then the replacement.
+    tmux.keys(&["C-_"]);
+    tmux.wait_line("$ touch executed-marker");
+    tmux.keys(&["C-_"]);
+    tmux.wait_line("$ make the marker file");
+    sync(&tmux);
+    assert!(!env.path("home/executed-marker").exists());
+}
+
+#[test]
+fn undo_brings_the_sentence_back() {
+    let env = TestEnv::new();
+    scripted_config(&env, "list files => ls -la");
+    let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
+        return;
+    };
+    type_line(&tmux, "list files please");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -la");
+    tmux.keys(&["C-_"]);
+    tmux.wait_line("$ list files please");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -la");
+    tmux.keys(&["C-x", "C-u"]);
+    tmux.wait_line("$ list files please");
+}
+
+#[test]
+fn no_bind_defines_the_widget_and_leaves_the_key_alone() {
+    let env = TestEnv::new();
+    let Some(tmux) = start_bash(&env, "$ ", "CMDAI_NO_BIND=1", &[]) else {
+        return;
+    };
+    type_line(&tmux, "list files");
+    tmux.keys(&["C-g"]);
+    tmux.type_text(" x");
+    tmux.wait_line("$ list files x");
+    tmux.keys(&["C-u"]);
+    tmux.wait_line("$");
+    tmux.type_text(
+        r#"echo "[$(bind -p | grep -F '"\C-g"')|$(bind -X | grep -c cmdai)|$(type -t __cmdai_widget)]""#,
+    );
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the bindings", |s| {
+        s.lines()
+            .any(|l| l.trim_end() == r#"["\C-g": abort|0|function]"#)
+    });
+    assert!(env.daemon_pid().is_none());
+}
+
+#[test]
+fn the_tests_model_turns_a_sentence_into_a_command() {
+    let Some(model) = test_model() else { return };
+    let env = TestEnv::new();
+    std::fs::write(
+        env.path("home/config.toml"),
+        format!("model = \"{}\"\n", model.display()),
+    )
+    .unwrap();
+    let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
+        return;
+    };
+    let sentence = "list files in this directory";
+    type_line(&tmux, sentence);
+    tmux.keys(&["C-g"]);
+    let screen = tmux.wait_for("a generated command", |s| {
+        !s.contains(MARKER) && edited_line(s).is_some_and(|l| !l.is_empty() && l != sentence)
+    });
+    assert!(!screen.contains("cmdai:"), "{screen}");
+    eprintln!("generated: {}", edited_line(&screen).unwrap());
+}

@@ -1,1 +1,419 @@
-//! Ctrl-G in a real fish under tmux.
+//! Ctrl-G and the `,,` abbreviation in a real fish under tmux.
+//!
+//! fish runs with `--no-config` (private mode: no history, so no autosuggestions on the last
+//! line) and sources a config.fish written per test, which ends with `cmdai init fish | source`.
+//! Waiting for a request to be in flight reads /proc, so the Ctrl-C tests are surest on Linux.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+use crate::tmux::{find_program, last_line, write, Tmux};
+
+const MARKER: &str = "[cmdai...]";
+
+/// fish on a one-line `$ ` prompt, with `before` in config.fish ahead of the cmdai line.
+fn start_fish(
+    env: &TestEnv,
+    before: &str,
+    init_flags: &str,
+    tmux_env: &[(&str, &str)],
+) -> Option<Tmux> {
+    let fish = find_program("fish")?;
+    let config = env.path("fish/config.fish");
+    let text = format!(
+        "set -g fish_greeting\n\
+         function fish_prompt; echo -n '$ '; end\n\
+         {before}\n\
+         '{}' init fish {init_flags} | source\n",
+        env!("CARGO_BIN_EXE_cmdai")
+    );
+    write(&config, &text);
+    let source = format!("source '{}'", config.display());
+    // No history from outside either, should the caller's environment point elsewhere.
+    let data = env.path("data");
+    let mut vars = vec![("XDG_DATA_HOME", path_str(&data))];
+    vars.extend_from_slice(tmux_env);
+    let tmux = Tmux::start(
+        env,
+        &[path_str(&fish), "--no-config", "-i", "-C", &source],
+        &vars,
+    )?;
+    tmux.wait_for("the prompt", |s| last_line(s).starts_with('$'));
+    Some(tmux)
+}
+
+/// Points the config at the scripted backend, so autostart needs no model.
+fn scripted_config(env: &TestEnv, rules: &str) {
+    let script = env.script(rules);
+    let config = format!(
+        "backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n",
+        script.display()
+    );
+    std::fs::write(env.path("home/config.toml"), config).unwrap();
+}
+
+/// A rule whose command leaves a file behind if it ever runs.
+fn marker_rule(env: &TestEnv) -> (PathBuf, String) {
+    let marker = env.path("executed-marker");
+    scripted_config(env, &format!("list files => touch {}", marker.display()));
+    let line = format!("$ touch {}", marker.display());
+    (marker, line)
+}
+
+#[test]
+fn ctrl_g_replaces_the_sentence_with_the_command_and_runs_nothing() {
+    let env = TestEnv::new();
+    let (marker, command_line) = marker_rule(&env);
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    tmux.type_text("list files here");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line(&command_line);
+    tmux.type_text(" -c");
+    tmux.wait_line(&format!("{command_line} -c"));
+    assert!(!marker.exists(), "the generated command ran");
+    assert!(!tmux.screen().contains(MARKER));
+}
+
+/// A daemon whose answers to sentences with `slow` take ten seconds.
+fn slow_daemon(env: &TestEnv) {
+    scripted_config(env, "slow => a b c d e f g h i j");
+    let out = env
+        .command(env!("CARGO_BIN_EXE_cmdai"))
+        .args(["daemon", "start"])
+        .env("CMDAI_SCRIPTED_TOKEN_MS", "1000")
+        .output()
+        .unwrap();
+    assert_success(&out);
+}
+
+#[test]
+fn ctrl_c_while_waiting_keeps_the_sentence_and_cancels_the_request() {
+    let env = TestEnv::new();
+    slow_daemon(&env);
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    tmux.type_text("slow thing");
+    tmux.keys(&["C-g"]);
+    tmux.wait_for("the waiting marker", |s| s.contains(MARKER));
+    wait_request_sent(&env);
+    tmux.keys(&["C-c"]);
+    tmux.wait_line("$ slow thing");
+    wait_cancelled(&env);
+    assert_eq!(
+        tmux.last_line(),
+        "$ slow thing",
+        "a late answer changed the line"
+    );
+    tmux.type_text(" more");
+    tmux.wait_line("$ slow thing more");
+    assert!(!tmux.screen().contains(MARKER));
+}
+
+fn wait_cancelled(env: &TestEnv) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = daemon_status(env);
+        if status["requests_cancelled"] == 1 {
+            assert_eq!(status["requests_served"], 0);
+            return;
+        }
+        assert!(Instant::now() < deadline, "never cancelled: {status}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// fish runs the line as typed when an abbreviation function is interrupted on Enter; the
+/// marker's generation must happen where Ctrl-C cannot do that, with or without cmdai's Enter.
+#[test]
+fn ctrl_c_while_the_marker_waits_after_enter_runs_nothing() {
+    for before in ["", "set -g CMDAI_NO_BIND 1"] {
+        let env = TestEnv::new();
+        slow_daemon(&env);
+        let Some(tmux) = start_fish(&env, before, "", &[]) else {
+            return;
+        };
+        // Run as typed, this line would create the file.
+        let literal = env.path("slow-sentence-ran");
+        let sentence = format!("touch {} ,,", literal.display());
+        tmux.type_text(&sentence);
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("the waiting marker", |s| s.contains(MARKER));
+        wait_request_sent(&env);
+        tmux.keys(&["C-c"]);
+        tmux.wait_line(&format!("$ {sentence}"));
+        wait_cancelled(&env);
+        assert!(!literal.exists(), "{before:?}: the sentence ran");
+        assert!(!tmux.screen().contains(MARKER), "{}", tmux.screen());
+    }
+}
+
+#[test]
+fn ctrl_g_on_an_empty_line_runs_the_previous_binding() {
+    let env = TestEnv::new();
+    let before = "bind \\cg 'commandline -i FALLBACK'";
+    let Some(tmux) = start_fish(&env, before, "", &[]) else {
+        return;
+    };
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ FALLBACK");
+}
+
+#[test]
+fn daemon_down_keeps_the_sentence_and_shows_why_above_an_intact_prompt() {
+    let env = TestEnv::new();
+    let before = "function fish_prompt; echo 'cmdai-prompt-top'; echo -n '$ '; end";
+    let Some(tmux) = start_fish(&env, before, "", &[("CMDAI_NO_AUTOSTART", "1")]) else {
+        return;
+    };
+    tmux.type_text("list files");
+    tmux.keys(&["C-g"]);
+    let screen = tmux.wait_for("the message and the prompt below it", |s| {
+        s.contains("not running") && last_line(s) == "$ list files"
+    });
+    let lines: Vec<&str> = screen
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let n = lines.len();
+    assert!(n >= 3, "{screen}");
+    assert_eq!(lines[n - 1], "$ list files", "{screen}");
+    assert_eq!(lines[n - 2], "cmdai-prompt-top", "{screen}");
+    let message = lines
+        .iter()
+        .position(|l| l.contains("not running"))
+        .unwrap();
+    assert!(
+        message < n - 2,
+        "the message must be above the prompt:\n{screen}"
+    );
+    assert!(lines[message].starts_with("cmdai: "), "{screen}");
+    assert!(!screen.contains(MARKER), "{screen}");
+    tmux.type_text(" now");
+    tmux.wait_line("$ list files now");
+}
+
+#[test]
+fn vi_insert_mode_gets_the_command_too() {
+    let env = TestEnv::new();
+    let (marker, command_line) = marker_rule(&env);
+    // Without config, no handler re-runs fish_vi_key_bindings when the variable changes, so
+    // set the variable first and call it; an empty mode prompt keeps the last line `$ …`.
+    let before = "function fish_mode_prompt; end\n\
+                  set -g fish_key_bindings fish_vi_key_bindings\n\
+                  fish_vi_key_bindings";
+    let Some(tmux) = start_fish(&env, before, "", &[]) else {
+        return;
+    };
+    tmux.type_text("list files here");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line(&command_line);
+    tmux.type_text(" -c");
+    tmux.wait_line(&format!("{command_line} -c"));
+    assert!(!marker.exists(), "the generated command ran");
+}
+
+#[test]
+fn undo_brings_the_sentence_back() {
+    let env = TestEnv::new();
+    let (_, command_line) = marker_rule(&env);
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    tmux.type_text("list files here");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line(&command_line);
+    tmux.keys(&["C-z"]);
+    tmux.wait_line("$ list files here");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line(&command_line);
+    tmux.keys(&["C-_"]);
+    tmux.wait_line("$ list files here");
+}
+
+#[test]
+fn marker_then_space_expands_the_whole_line_and_one_undo_restores_it() {
+    let env = TestEnv::new();
+    let (marker, command_line) = marker_rule(&env);
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    tmux.type_text("list files ,,");
+    tmux.keys(&["Space"]);
+    tmux.wait_line(&command_line);
+    tmux.type_text("x");
+    tmux.wait_line(&format!("{command_line} x"));
+    tmux.keys(&["C-z"]);
+    tmux.wait_line(&command_line);
+    tmux.keys(&["C-z"]);
+    tmux.wait_line("$ list files ,,");
+    assert!(!marker.exists(), "the generated command ran");
+}
+
+#[test]
+fn marker_then_enter_leaves_the_command_unrun() {
+    let env = TestEnv::new();
+    let (marker, command_line) = marker_rule(&env);
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    tmux.type_text("list files ,,");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line(&command_line);
+    // Also with a space after the marker (here: Space, then undo), where fish itself expands
+    // no abbreviation on Enter.
+    tmux.keys(&["C-u"]);
+    tmux.wait_line("$");
+    tmux.type_text("list files ,, ");
+    tmux.wait_line(&command_line);
+    tmux.keys(&["C-z"]);
+    tmux.wait_line("$ list files ,,");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line(&command_line);
+    assert!(!marker.exists(), "the generated command ran");
+}
+
+/// With no cmdai binding on Enter, fish's own `execute` expands `,,`; it must not run either.
+#[test]
+fn marker_then_enter_through_fish_s_own_execute_leaves_the_command_unrun() {
+    let env = TestEnv::new();
+    let (marker, command_line) = marker_rule(&env);
+    let Some(tmux) = start_fish(&env, "set -g CMDAI_NO_BIND 1", "", &[]) else {
+        return;
+    };
+    tmux.type_text("list files ,,");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line(&command_line);
+    // As after Space, the space that followed the marker follows the command.
+    tmux.type_text("x");
+    tmux.wait_line(&format!("{command_line} x"));
+    assert!(!marker.exists(), "the generated command ran");
+    assert!(
+        !tmux.screen().contains("list files ,,"),
+        "{}",
+        tmux.screen()
+    );
+}
+
+#[test]
+fn no_abbr_leaves_the_marker_alone() {
+    let env = TestEnv::new();
+    let (marker, _) = marker_rule(&env);
+    let Some(tmux) = start_fish(&env, "", "--no-abbr", &[]) else {
+        return;
+    };
+    tmux.type_text("list files ,,");
+    tmux.keys(&["Space"]);
+    tmux.type_text("x");
+    tmux.wait_line("$ list files ,, x");
+    assert!(!marker.exists());
+    assert!(
+        env.daemon_pid().is_none(),
+        "nothing should have asked the daemon"
+    );
+}
+
+#[test]
+fn ctrl_g_with_the_real_tests_model() {
+    let Some(model) = test_model() else { return };
+    let env = TestEnv::new();
+    std::fs::write(
+        env.path("home/config.toml"),
+        format!("model = \"{}\"\n", model.display()),
+    )
+    .unwrap();
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    let sentence = "list files in this directory";
+    tmux.type_text(sentence);
+    tmux.wait_line(&format!("$ {sentence}"));
+    tmux.keys(&["C-g"]);
+    // Loading and generating on a busy CPU can outlast the usual 30 seconds.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let before = format!("$ {sentence}");
+    // Settled: the same screen twice, so a line still being drawn does not count.
+    let mut previous = String::new();
+    let screen = loop {
+        let screen = tmux.screen();
+        let line = last_line(&screen);
+        if !screen.contains(MARKER) && line.starts_with("$ ") && line != before {
+            if screen == previous {
+                break screen;
+            }
+            previous = screen.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no command came; screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let line = last_line(&screen);
+    let command = line.strip_prefix("$ ").unwrap_or_default();
+    assert!(!command.trim().is_empty(), "{screen}");
+    assert_ne!(command, sentence, "{screen}");
+}
+
+fn daemon_status(env: &TestEnv) -> serde_json::Value {
+    let out = env.cmdai(&["daemon", "status", "--json"]);
+    assert_success(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Waits until this test's `cmdai suggest` has sent its request, so that Ctrl-C cancels a
+/// request the daemon holds rather than a client that had not yet sent it. Linux shows it in
+/// /proc: the client blocks reading the Unix socket only after writing the request. Where the
+/// kernel hides what a process waits on, a connected socket is the closest sign (the request is
+/// written right after connecting).
+fn wait_request_sent(env: &TestEnv) {
+    if !Path::new("/proc/self/wchan").exists() {
+        return;
+    }
+    let tag = format!("CMDAI_RUNTIME_DIR={}", env.runtime_dir().display());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !suggest_clients(&tag).into_iter().any(request_sent) {
+        assert!(
+            Instant::now() < deadline,
+            "no `cmdai suggest` sent a request"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn suggest_clients(tag: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let read =
+                |what: &str| std::fs::read(format!("/proc/{pid}/{what}")).unwrap_or_default();
+            let cmdline = read("cmdline");
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            args.get(1) == Some(&&b"suggest"[..])
+                && read("environ")
+                    .split(|b| *b == 0)
+                    .any(|v| v == tag.as_bytes())
+        })
+        .collect()
+}
+
+fn request_sent(pid: u32) -> bool {
+    let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+    if wchan.contains("unix_stream") {
+        return true;
+    }
+    let hidden = wchan.is_empty() || wchan == "0";
+    hidden
+        && std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .any(|target| target.to_string_lossy().starts_with("socket:"))
+}
