@@ -1,1 +1,311 @@
 //! Ctrl-G in a real zsh under tmux.
+//!
+//! Each test writes a `.zshrc` into its own ZDOTDIR (`zsh -d` skips the system rc files) that
+//! sets the prompt and evals `cmdai init zsh`, then types and reads the screen.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+use crate::tmux::{find_program, last_line, write, Tmux};
+
+const PROMPT: &str = "PS1='$ '";
+const TWO_LINE_PROMPT: &str = "PS1=$'cmdai-top-line\\n$ '";
+/// A user widget bound to Ctrl-G before cmdai is sourced, to see the old binding survive.
+const FALLBACK_BINDING: &str = "insert-fallback() { LBUFFER+=FALLBACK }\n\
+                                zle -N insert-fallback\n\
+                                bindkey '^G' insert-fallback";
+
+/// Starts an interactive zsh whose rc file runs `before_init`, then cmdai's init line, and
+/// waits for its prompt. `None` (skip) when zsh or tmux is missing.
+fn start_zsh(
+    env: &TestEnv,
+    prompt: &str,
+    before_init: &str,
+    extra_env: &[(&str, &str)],
+) -> Option<Tmux> {
+    let zsh = find_program("zsh")?;
+    let zdotdir = env.path("zdotdir");
+    let rc = format!(
+        "{prompt}\n{before_init}\neval \"$('{}' init zsh)\"\n",
+        env!("CARGO_BIN_EXE_cmdai")
+    );
+    write(&zdotdir.join(".zshrc"), &rc);
+    let mut vars = vec![("ZDOTDIR", path_str(&zdotdir))];
+    vars.extend_from_slice(extra_env);
+    let tmux = Tmux::start(env, &[path_str(&zsh), "-d", "-i"], &vars)?;
+    tmux.wait_line("$");
+    Some(tmux)
+}
+
+/// Points the config at the scripted backend, so the widget's autostart needs no model.
+fn scripted_config(env: &TestEnv, rules: &str) {
+    let script = env.script(rules);
+    let config = format!(
+        "backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n",
+        script.display()
+    );
+    std::fs::write(env.path("home/config.toml"), config).unwrap();
+}
+
+fn has_line(screen: &str, line: &str) -> bool {
+    screen.lines().any(|l| l.trim_end() == line)
+}
+
+/// A rule whose command would leave a file behind if the widget ever ran it.
+fn marker_rule(env: &TestEnv) -> (String, PathBuf) {
+    let marker = env.path("executed-marker");
+    let command = format!("touch {}", marker.display());
+    scripted_config(env, &format!("list the files => {command}"));
+    (command, marker)
+}
+
+/// Asks for the marker rule's command and checks it lands on the line, unexecuted, with the
+/// cursor at its end.
+fn sentence_becomes_command(tmux: &Tmux, command: &str, marker: &Path) {
+    tmux.type_text("list the files");
+    tmux.wait_line("$ list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line(&format!("$ {command}"));
+    tmux.type_text(" -c");
+    tmux.wait_line(&format!("$ {command} -c"));
+    // Throw the line away and run something: once its output shows, zsh has handled every
+    // key before it, so a command that had run would have left the marker.
+    tmux.keys(&["C-c"]);
+    // Typeahead sent while zsh handles the interrupt may be lost: wait for the fresh prompt.
+    tmux.wait_line("$");
+    tmux.type_text("echo probe-$((20 + 22))");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the probe's output", |s| has_line(s, "probe-42"));
+    assert!(!marker.exists(), "the generated command was executed");
+}
+
+#[test]
+fn ctrl_g_turns_the_sentence_into_a_command_without_running_it() {
+    let env = TestEnv::new();
+    let (command, marker) = marker_rule(&env);
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    sentence_becomes_command(&tmux, &command, &marker);
+}
+
+#[test]
+fn vi_insert_mode_works_like_emacs_mode() {
+    let env = TestEnv::new();
+    let (command, marker) = marker_rule(&env);
+    let Some(tmux) = start_zsh(&env, PROMPT, "bindkey -v", &[]) else {
+        return;
+    };
+    sentence_becomes_command(&tmux, &command, &marker);
+}
+
+#[test]
+fn undo_brings_the_sentence_back() {
+    let env = TestEnv::new();
+    let (command, _) = marker_rule(&env);
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    tmux.type_text("list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line(&format!("$ {command}"));
+    tmux.keys(&["C-_"]);
+    tmux.wait_line("$ list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line(&format!("$ {command}"));
+    tmux.keys(&["C-x", "u"]);
+    tmux.wait_line("$ list the files");
+}
+
+/// zsh folds a vi insert session into one undo step; the widget must split it off, or `u`
+/// would clear the line instead of restoring the sentence.
+#[test]
+fn undo_in_vi_mode_brings_the_sentence_back() {
+    let env = TestEnv::new();
+    let (command, _) = marker_rule(&env);
+    let Some(tmux) = start_zsh(&env, PROMPT, "bindkey -v", &[]) else {
+        return;
+    };
+    tmux.type_text("list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line(&format!("$ {command}"));
+    tmux.keys(&["Escape", "u"]);
+    tmux.wait_line("$ list the files");
+}
+
+#[test]
+fn an_empty_line_runs_the_keys_previous_binding() {
+    let env = TestEnv::new();
+    let Some(tmux) = start_zsh(&env, PROMPT, FALLBACK_BINDING, &[]) else {
+        return;
+    };
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ FALLBACK");
+    tmux.keys(&["C-c"]);
+    tmux.wait_line("$");
+    // Blanks are empty too.
+    tmux.type_text("  ");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$   FALLBACK");
+    assert!(env.daemon_pid().is_none(), "an empty line asked the daemon");
+}
+
+#[test]
+fn no_bind_defines_the_widget_but_leaves_the_key_alone() {
+    let env = TestEnv::new();
+    let before = format!("{FALLBACK_BINDING}\nCMDAI_NO_BIND=1");
+    let Some(tmux) = start_zsh(&env, PROMPT, &before, &[]) else {
+        return;
+    };
+    tmux.type_text("list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ list the filesFALLBACK");
+    tmux.keys(&["C-c"]);
+    tmux.wait_line("$");
+    tmux.type_text("zle -l __cmdai_widget && echo widget-defined");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the widget check", |s| has_line(s, "widget-defined"));
+    assert!(
+        env.daemon_pid().is_none(),
+        "an unbound key asked the daemon"
+    );
+}
+
+#[test]
+fn an_error_keeps_the_sentence_and_shows_one_line_under_an_intact_prompt() {
+    let env = TestEnv::new();
+    let Some(tmux) = start_zsh(&env, TWO_LINE_PROMPT, "", &[("CMDAI_NO_AUTOSTART", "1")]) else {
+        return;
+    };
+    tmux.type_text("list the files");
+    tmux.keys(&["C-g"]);
+    let screen = tmux.wait_for("the error message", |s| {
+        s.lines()
+            .any(|l| l.starts_with("cmdai: ") && l.contains("not running"))
+    });
+    let lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
+    let top: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i] == "cmdai-top-line")
+        .collect();
+    assert_eq!(top.len(), 1, "the prompt was drawn twice:\n{screen}");
+    assert_eq!(lines[top[0] + 1], "$ list the files", "{screen}");
+    assert!(lines[top[0] + 2].contains("not running"), "{screen}");
+    // The line is still live: typing extends the sentence.
+    tmux.type_text(" now");
+    tmux.wait_for("the sentence to grow", |s| {
+        has_line(s, "$ list the files now")
+    });
+    assert!(env.daemon_pid().is_none());
+}
+
+#[test]
+fn ctrl_c_while_thinking_keeps_the_sentence_and_cancels_the_work() {
+    let env = TestEnv::new();
+    scripted_config(&env, "slow => a b c d e f g h i j");
+    // Ten words at three seconds each: far longer than it takes to press Ctrl-C.
+    let slow = [("CMDAI_SCRIPTED_TOKEN_MS", "3000")];
+    let out = env
+        .command(env!("CARGO_BIN_EXE_cmdai"))
+        .args(["daemon", "start"])
+        .envs(slow)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &slow) else {
+        return;
+    };
+    tmux.type_text("slow sentence");
+    tmux.keys(&["C-g"]);
+    tmux.wait_for("the thinking marker", |s| s.contains("cmdai: thinking"));
+    wait_until(|| client_is_waiting(&env), "the client to send its request");
+    tmux.keys(&["C-c"]);
+    tmux.wait_for("the cancelled message", |s| {
+        has_line(s, "$ slow sentence") && s.contains("cmdai: cancelled")
+    });
+    tmux.type_text(" kept");
+    tmux.wait_for("the sentence to grow", |s| {
+        has_line(s, "$ slow sentence kept")
+    });
+    wait_until(
+        || requests_cancelled(&env) == 1,
+        "the daemon to count the request as cancelled",
+    );
+}
+
+#[test]
+fn ctrl_g_with_the_real_tests_model() {
+    let Some(model) = test_model() else { return };
+    let env = TestEnv::new();
+    std::fs::write(
+        env.path("home/config.toml"),
+        format!("model = \"{}\"\n", model.display()),
+    )
+    .unwrap();
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    let sentence = "$ list files in this directory";
+    tmux.type_text(&sentence[2..]);
+    tmux.wait_line(sentence);
+    tmux.keys(&["C-g"]);
+    tmux.wait_for("a generated command", |s| {
+        let line = last_line(s);
+        !s.contains("cmdai: thinking")
+            && line.len() > 2
+            && line.starts_with("$ ")
+            && line != sentence
+    });
+}
+
+fn requests_cancelled(env: &TestEnv) -> u64 {
+    let out = env.cmdai(&["daemon", "status", "--json"]);
+    assert_success(&out);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    status["requests_cancelled"].as_u64().unwrap()
+}
+
+#[track_caller]
+fn wait_until(ready: impl Fn() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// True once this test's `cmdai suggest` holds a socket and sleeps: it has connected and sent
+/// its request, and now waits for the answer. Other tests' clients have other runtime dirs.
+fn client_is_waiting(env: &TestEnv) -> bool {
+    let runtime = format!("CMDAI_RUNTIME_DIR={}", env.runtime_dir().display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let dir = entry.path();
+        let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
+        let cmdline = read("cmdline");
+        let mut args = cmdline.split(|&b| b == 0);
+        let is_suggest = args.nth(1) == Some(b"suggest".as_slice());
+        is_suggest
+            && read("environ")
+                .split(|&b| b == 0)
+                .any(|var| var == runtime.as_bytes())
+            && holds_socket(&dir)
+            && String::from_utf8_lossy(&read("stat"))
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('S'))
+    })
+}
+
+fn holds_socket(proc_dir: &Path) -> bool {
+    std::fs::read_dir(proc_dir.join("fd"))
+        .map(|fds| {
+            fds.flatten().any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+            })
+        })
+        .unwrap_or(false)
+}
