@@ -127,8 +127,8 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::testutil::{fake_spec, gguf_bytes};
-    use std::fs::{self, OpenOptions};
+    use crate::model::testutil::{fake_spec, gguf_bytes, part_file};
+    use std::fs;
     use std::io::{BufRead, BufReader, Write};
     use std::net::{TcpListener, TcpStream};
     use std::thread::{self, JoinHandle};
@@ -195,16 +195,6 @@ pub(crate) mod tests {
             .unwrap();
         stream.write_all(payload).unwrap();
         range
-    }
-
-    fn part_file(path: &Path) -> File {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .unwrap()
     }
 
     #[test]

@@ -55,6 +55,17 @@ pub(crate) mod testutil {
         }))
     }
 
+    /// Opens (creating) a `.part` file the way a download does, without truncating it.
+    pub fn part_file(path: &std::path::Path) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .unwrap()
+    }
+
     /// Bytes that start like a GGUF file.
     pub fn gguf_bytes(len: usize) -> Vec<u8> {
         let mut body = b"GGUF".to_vec();

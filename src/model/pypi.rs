@@ -178,10 +178,9 @@ impl Drop for ScratchDir {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::testutil::{fake_spec, gguf_bytes};
+    use crate::model::testutil::{fake_spec, gguf_bytes, part_file};
     use crate::model::{by_role, PypiSource};
     use sha2::{Digest, Sha256};
-    use std::fs::OpenOptions;
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     use zip::write::SimpleFileOptions;
@@ -213,16 +212,6 @@ pub(crate) mod tests {
         fs::write(&script, body).unwrap();
         fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
         Pip::new(script, &[])
-    }
-
-    fn part_file(path: &Path) -> File {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .unwrap()
     }
 
     #[test]

@@ -186,24 +186,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs::{self, OpenOptions};
-
-    fn open(path: &Path) -> File {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .unwrap()
-    }
+    use crate::model::testutil::part_file;
+    use std::fs;
 
     #[test]
     fn resumed_sink_hashes_old_and_new_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.part");
         fs::write(&path, b"hello, stale tail").unwrap();
-        let file = open(&path);
+        let file = part_file(&path);
         let mut sink = Sink::resume(&file, &path, 7, 100, false).unwrap();
         let fail = |e| ModelError::io("read", "src")(e);
         assert_eq!(sink.copy_from(&b"world"[..], fail).unwrap(), 5);
@@ -217,7 +208,7 @@ mod tests {
     fn sink_refuses_more_than_the_limit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.part");
-        let file = open(&path);
+        let file = part_file(&path);
         let mut sink = Sink::resume(&file, &path, 0, 4, false).unwrap();
         let err = sink
             .copy_from(&b"too long"[..], |e| ModelError::io("read", "src")(e))
