@@ -9,22 +9,6 @@ use cmdai::protocol::{self, FrameKind, GenerateRequest, Request};
 
 use crate::harness::*;
 
-/// Points the config at the scripted backend, so autostart needs no model.
-fn scripted_config(env: &TestEnv, rules: &str) {
-    let script = env.script(rules);
-    let config = format!(
-        "backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n",
-        script.display()
-    );
-    std::fs::write(env.path("home/config.toml"), config).unwrap();
-}
-
-fn status(env: &TestEnv) -> serde_json::Value {
-    let out = env.cmdai(&["daemon", "status", "--json"]);
-    assert_success(&out);
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn ask_autostarts_and_prints_only_the_command() {
     let env = TestEnv::new();
@@ -34,7 +18,7 @@ fn ask_autostarts_and_prints_only_the_command() {
     assert_eq!(stdout(&out), "ls -S\n");
     let pid = env.daemon_pid().expect("an autostarted daemon");
     assert_success(&env.cmdai(&["ask", "list files sorted by size"]));
-    let status = status(&env);
+    let status = env.status_json();
     assert_eq!(status["pid"], pid, "the second ask must reuse the daemon");
     assert_eq!(status["loads"], 1);
     assert_eq!(status["requests_served"], 2);
@@ -82,18 +66,6 @@ fn an_empty_sentence_is_a_clear_error() {
         "{}",
         stderr(&out)
     );
-}
-
-/// A daemon whose every answer takes `words * token_ms`.
-fn slow_daemon(env: &TestEnv, token_ms: u64) {
-    scripted_config(env, "slow => a b c d e f g h i j");
-    let out = env
-        .command(env!("CARGO_BIN_EXE_cmdai"))
-        .args(["daemon", "start"])
-        .env("CMDAI_SCRIPTED_TOKEN_MS", token_ms.to_string())
-        .output()
-        .unwrap();
-    assert_success(&out);
 }
 
 #[test]
@@ -160,16 +132,7 @@ fn a_client_that_hangs_up_cancels_its_generation() {
     stream.write_all(&frame).unwrap();
     drop(stream);
     // The engine notices between tokens; three seconds of work would otherwise finish.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let status = status(&env);
-        if status["requests_cancelled"] == 1 {
-            assert_eq!(status["requests_served"], 0);
-            break;
-        }
-        assert!(Instant::now() < deadline, "never cancelled: {status}");
-        std::thread::yield_now();
-    }
+    wait_cancelled(&env, Duration::from_secs(10));
 }
 
 #[test]
@@ -191,7 +154,7 @@ fn ask_with_the_real_tests_model_through_an_autostarted_daemon() {
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["backend"], "embedded");
     assert_eq!(answer["model"], super::harness::TEST_MODEL_FILE);
-    let status = status(&env);
+    let status = env.status_json();
     assert_eq!(status["loads"], 1);
     assert_eq!(status["requests_served"], 2);
     // The fixed prompt is cached: a request evaluates far fewer tokens than it holds.

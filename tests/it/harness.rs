@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -106,10 +107,75 @@ impl TestEnv {
         assert_success(&out);
     }
 
+    /// `cmdai daemon status --json`, parsed; the daemon must be running.
+    pub fn status_json(&self) -> serde_json::Value {
+        let out = self.cmdai(&["daemon", "status", "--json"]);
+        assert_success(&out);
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     pub fn daemon_pid(&self) -> Option<u32> {
         let text = std::fs::read_to_string(self.runtime_dir().join("daemon.pid")).ok()?;
         text.trim().parse().ok()
     }
+}
+
+/// Points the config at the scripted backend with a queue of one, so autostart needs no model
+/// and a third concurrent request is answered busy.
+pub fn scripted_config(env: &TestEnv, rules: &str) {
+    let script = env.script(rules);
+    let config = format!(
+        "backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n",
+        script.display()
+    );
+    std::fs::write(env.path("home/config.toml"), config).unwrap();
+}
+
+/// Starts a daemon (from the `scripted_config` written here) whose answers to sentences with
+/// `slow` take ten words of `token_ms` each.
+pub fn slow_daemon(env: &TestEnv, token_ms: u64) {
+    scripted_config(env, "slow => a b c d e f g h i j");
+    let out = env
+        .command(env!("CARGO_BIN_EXE_cmdai"))
+        .args(["daemon", "start"])
+        .env("CMDAI_SCRIPTED_TOKEN_MS", token_ms.to_string())
+        .output()
+        .unwrap();
+    assert_success(&out);
+}
+
+/// Polls `ready` until it holds, or fails naming `what` once `limit` has passed.
+#[track_caller]
+pub fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until the daemon counts one request cancelled, and checks that none was served.
+#[track_caller]
+pub fn wait_cancelled(env: &TestEnv, limit: Duration) {
+    wait_until("the daemon to count the request cancelled", limit, || {
+        env.status_json()["requests_cancelled"] == 1
+    });
+    assert_eq!(env.status_json()["requests_served"], 0);
+}
+
+/// Waits until the daemon holds a request (queued or being generated), so that a Ctrl-C after
+/// it cancels work the daemon has, not a client that had not yet sent its request.
+#[track_caller]
+pub fn wait_request_pending(env: &TestEnv) {
+    wait_until(
+        "the daemon to hold a pending request",
+        Duration::from_secs(30),
+        || {
+            env.status_json()["requests_pending"]
+                .as_u64()
+                .is_some_and(|n| n >= 1)
+        },
+    );
 }
 
 impl Drop for TestEnv {
@@ -154,12 +220,9 @@ pub fn assert_success(out: &Output) {
 /// Blocks until `pid` no longer exists (it is not our child, so `wait` is not available).
 pub fn wait_gone(pid: u32) {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(10);
     while proc_dir.exists() && !is_zombie(&proc_dir) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "pid {pid} did not exit"
-        );
+        assert!(Instant::now() < deadline, "pid {pid} did not exit");
         std::thread::yield_now();
     }
 }

@@ -135,14 +135,25 @@ impl Tmux {
     pub fn wait_line(&self, line: &str) -> String {
         self.wait_for(&format!("the line {line:?}"), |s| last_line(s) == line)
     }
+
+    /// Waits until some line of the screen is exactly `line` (trailing spaces ignored): output
+    /// that later lines may have scrolled past the last.
+    #[track_caller]
+    pub fn wait_has_line(&self, line: &str) -> String {
+        self.wait_for(&format!("a line {line:?}"), |s| has_line(s, line))
+    }
+}
+
+/// Whether some line of `screen` is exactly `line` (trailing spaces ignored).
+pub fn has_line(screen: &str, line: &str) -> bool {
+    screen.lines().any(|l| l.trim_end() == line)
 }
 
 pub fn last_line(screen: &str) -> String {
     screen
         .lines()
         .map(str::trim_end)
-        .filter(|l| !l.is_empty())
-        .next_back()
+        .rfind(|l| !l.is_empty())
         .unwrap_or_default()
         .to_string()
 }

@@ -1,24 +1,13 @@
 //! Ctrl-G in a real bash under tmux: the line becomes the command and never runs, Ctrl-C keeps
 //! the sentence, errors leave the prompt intact, an empty line keeps the old binding.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::*;
 use crate::tmux::{find_program, write, Tmux};
 
 const CMDAI: &str = env!("CARGO_BIN_EXE_cmdai");
 const MARKER: &str = "[cmdai...]";
-
-/// Points the config at the scripted backend, so autostart needs no model.
-fn scripted_config(env: &TestEnv, rules: &str) {
-    let script = env.script(rules);
-    let config = format!(
-        "backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n",
-        script.display()
-    );
-    std::fs::write(env.path("home/config.toml"), config).unwrap();
-}
 
 /// An interactive bash whose rc file sets `ps1`, runs `before`, then the one init line.
 fn start_bash(env: &TestEnv, ps1: &str, before: &str, extra_env: &[(&str, &str)]) -> Option<Tmux> {
@@ -56,37 +45,7 @@ fn sync(tmux: &Tmux) {
     tmux.wait_line("$");
     tmux.type_text("echo synced-$((40 + 2))");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the sync command's output", |s| {
-        s.lines().any(|l| l.trim_end() == "synced-42")
-    });
-}
-
-fn status(env: &TestEnv) -> serde_json::Value {
-    let out = env.cmdai(&["daemon", "status", "--json"]);
-    assert_success(&out);
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-#[track_caller]
-fn poll(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Whether a client holds a connection to the daemon's socket (Linux; elsewhere assume so).
-fn client_connected(socket: &Path) -> bool {
-    let Ok(table) = std::fs::read_to_string("/proc/net/unix") else {
-        return true;
-    };
-    let socket = path_str(socket);
-    // Accepted connections carry the listener's path; state 03 is "connected".
-    table.lines().any(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        fields.len() == 8 && fields[5] == "03" && fields[7] == socket
-    })
+    tmux.wait_has_line("synced-42");
 }
 
 /// The line being edited: what follows the last `$ ` prompt, its wrapped rows joined (a long
@@ -144,10 +103,12 @@ fn ctrl_g_still_rings_on_an_empty_line_and_cancels_a_history_search() {
     };
     assert!(!bell_rang(&env));
     tmux.keys(&["C-g"]);
-    poll("the bell (abort's)", || bell_rang(&env));
+    wait_until("the bell (abort's)", Duration::from_secs(30), || {
+        bell_rang(&env)
+    });
     tmux.type_text("echo hello1");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the echo", |s| s.lines().any(|l| l.trim_end() == "hello1"));
+    tmux.wait_has_line("hello1");
     type_line(&tmux, "other words");
     tmux.keys(&["C-r"]);
     tmux.type_text("hel");
@@ -163,14 +124,7 @@ fn ctrl_g_still_rings_on_an_empty_line_and_cancels_a_history_search() {
 #[test]
 fn ctrl_c_while_waiting_keeps_the_sentence_and_cancels_the_request() {
     let env = TestEnv::new();
-    scripted_config(&env, "slow => a b c d e f g h i j");
-    let out = env
-        .command(CMDAI)
-        .args(["daemon", "start"])
-        .env("CMDAI_SCRIPTED_TOKEN_MS", "1000")
-        .output()
-        .unwrap();
-    assert_success(&out);
+    slow_daemon(&env, 1000);
     let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
         return;
     };
@@ -178,13 +132,10 @@ fn ctrl_c_while_waiting_keeps_the_sentence_and_cancels_the_request() {
     tmux.keys(&["C-g"]);
     tmux.wait_for("the waiting marker", |s| s.contains(MARKER));
     // Ctrl-C before the request reaches the daemon would cancel nothing there.
-    poll("the client to connect", || client_connected(&env.socket()));
+    wait_request_pending(&env);
     tmux.keys(&["C-c"]);
     tmux.wait_line("$ something slow");
-    poll("the daemon to count the request cancelled", || {
-        status(&env)["requests_cancelled"] == 1
-    });
-    assert_eq!(status(&env)["requests_served"], 0);
+    wait_cancelled(&env, Duration::from_secs(30));
     tmux.type_text(" still here");
     tmux.wait_line("$ something slow still here");
     sync(&tmux);
@@ -296,10 +247,7 @@ fn no_bind_defines_the_widget_and_leaves_the_key_alone() {
         r#"echo "[$(bind -p | grep -F '"\C-g"')|$(bind -X | grep -c cmdai)|$(type -t __cmdai_widget)]""#,
     );
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the bindings", |s| {
-        s.lines()
-            .any(|l| l.trim_end() == r#"["\C-g": abort|0|function]"#)
-    });
+    tmux.wait_has_line(r#"["\C-g": abort|0|function]"#);
     assert!(env.daemon_pid().is_none());
 }
 

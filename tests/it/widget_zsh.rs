@@ -4,10 +4,10 @@
 //! sets the prompt and evals `cmdai init zsh`, then types and reads the screen.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::*;
-use crate::tmux::{find_program, last_line, write, Tmux};
+use crate::tmux::{find_program, has_line, last_line, write, Tmux};
 
 const PROMPT: &str = "PS1='$ '";
 const TWO_LINE_PROMPT: &str = "PS1=$'cmdai-top-line\\n$ '";
@@ -38,20 +38,6 @@ fn start_zsh(
     Some(tmux)
 }
 
-/// Points the config at the scripted backend, so the widget's autostart needs no model.
-fn scripted_config(env: &TestEnv, rules: &str) {
-    let script = env.script(rules);
-    let config = format!(
-        "backend = \"scripted\"\nmodel = \"{}\"\nqueue = 1\n",
-        script.display()
-    );
-    std::fs::write(env.path("home/config.toml"), config).unwrap();
-}
-
-fn has_line(screen: &str, line: &str) -> bool {
-    screen.lines().any(|l| l.trim_end() == line)
-}
-
 /// A rule whose command would leave a file behind if the widget ever ran it.
 fn marker_rule(env: &TestEnv) -> (String, PathBuf) {
     let marker = env.path("executed-marker");
@@ -76,7 +62,7 @@ fn sentence_becomes_command(tmux: &Tmux, command: &str, marker: &Path) {
     tmux.wait_line("$");
     tmux.type_text("echo probe-$((20 + 22))");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the probe's output", |s| has_line(s, "probe-42"));
+    tmux.wait_has_line("probe-42");
     assert!(!marker.exists(), "the generated command was executed");
 }
 
@@ -165,7 +151,7 @@ fn no_bind_defines_the_widget_but_leaves_the_key_alone() {
     tmux.wait_line("$");
     tmux.type_text("zle -l __cmdai_widget && echo widget-defined");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the widget check", |s| has_line(s, "widget-defined"));
+    tmux.wait_has_line("widget-defined");
     assert!(
         env.daemon_pid().is_none(),
         "an unbound key asked the daemon"
@@ -193,43 +179,33 @@ fn an_error_keeps_the_sentence_and_shows_one_line_under_an_intact_prompt() {
     assert!(lines[top[0] + 2].contains("not running"), "{screen}");
     // The line is still live: typing extends the sentence.
     tmux.type_text(" now");
-    tmux.wait_for("the sentence to grow", |s| {
-        has_line(s, "$ list the files now")
-    });
+    tmux.wait_has_line("$ list the files now");
     assert!(env.daemon_pid().is_none());
 }
 
 #[test]
 fn ctrl_c_while_thinking_keeps_the_sentence_and_cancels_the_work() {
     let env = TestEnv::new();
-    scripted_config(&env, "slow => a b c d e f g h i j");
     // Ten words at three seconds each: far longer than it takes to press Ctrl-C.
+    slow_daemon(&env, 3000);
     let slow = [("CMDAI_SCRIPTED_TOKEN_MS", "3000")];
-    let out = env
-        .command(env!("CARGO_BIN_EXE_cmdai"))
-        .args(["daemon", "start"])
-        .envs(slow)
-        .output()
-        .unwrap();
-    assert_success(&out);
     let Some(tmux) = start_zsh(&env, PROMPT, "", &slow) else {
         return;
     };
     tmux.type_text("slow sentence");
     tmux.keys(&["C-g"]);
     tmux.wait_for("the thinking marker", |s| s.contains("cmdai: thinking"));
-    wait_until(|| client_is_waiting(&env), "the client to send its request");
+    wait_request_pending(&env);
     tmux.keys(&["C-c"]);
     tmux.wait_for("the cancelled message", |s| {
         has_line(s, "$ slow sentence") && s.contains("cmdai: cancelled")
     });
     tmux.type_text(" kept");
-    tmux.wait_for("the sentence to grow", |s| {
-        has_line(s, "$ slow sentence kept")
-    });
+    tmux.wait_has_line("$ slow sentence kept");
     wait_until(
-        || requests_cancelled(&env) == 1,
         "the daemon to count the request as cancelled",
+        Duration::from_secs(30),
+        || env.status_json()["requests_cancelled"] == 1,
     );
 }
 
@@ -256,56 +232,4 @@ fn ctrl_g_with_the_real_tests_model() {
             && line.starts_with("$ ")
             && line != sentence
     });
-}
-
-fn requests_cancelled(env: &TestEnv) -> u64 {
-    let out = env.cmdai(&["daemon", "status", "--json"]);
-    assert_success(&out);
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    status["requests_cancelled"].as_u64().unwrap()
-}
-
-#[track_caller]
-fn wait_until(ready: impl Fn() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// True once this test's `cmdai suggest` holds a socket and sleeps: it has connected and sent
-/// its request, and now waits for the answer. Other tests' clients have other runtime dirs.
-fn client_is_waiting(env: &TestEnv) -> bool {
-    let runtime = format!("CMDAI_RUNTIME_DIR={}", env.runtime_dir().display());
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let dir = entry.path();
-        let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
-        let cmdline = read("cmdline");
-        let mut args = cmdline.split(|&b| b == 0);
-        let is_suggest = args.nth(1) == Some(b"suggest".as_slice());
-        is_suggest
-            && read("environ")
-                .split(|&b| b == 0)
-                .any(|var| var == runtime.as_bytes())
-            && holds_socket(&dir)
-            && String::from_utf8_lossy(&read("stat"))
-                .rsplit(')')
-                .next()
-                .is_some_and(|rest| rest.trim_start().starts_with('S'))
-    })
-}
-
-fn holds_socket(proc_dir: &Path) -> bool {
-    std::fs::read_dir(proc_dir.join("fd"))
-        .map(|fds| {
-            fds.flatten().any(|fd| {
-                std::fs::read_link(fd.path())
-                    .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
-            })
-        })
-        .unwrap_or(false)
 }
