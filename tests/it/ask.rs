@@ -137,13 +137,9 @@ fn a_client_that_hangs_up_cancels_its_generation() {
 
 #[test]
 fn ask_with_the_real_tests_model_through_an_autostarted_daemon() {
-    let Some(model) = test_model() else { return };
-    let env = TestEnv::new();
-    std::fs::write(
-        env.path("home/config.toml"),
-        format!("model = \"{}\"\n", model.display()),
-    )
-    .unwrap();
+    let Some(env) = TestEnv::with_test_model() else {
+        return;
+    };
     let out = env.cmdai(&["ask", "list files in this directory sorted by size"]);
     assert_success(&out);
     let text = stdout(&out);
@@ -170,11 +166,7 @@ fn ask_with_the_real_tests_model_through_an_autostarted_daemon() {
 fn ask_with_model_file(name: &str, bytes: &[u8], setting: &str) -> std::process::Output {
     let env = TestEnv::new();
     std::fs::write(env.path("models").join(name), bytes).unwrap();
-    std::fs::write(
-        env.path("home/config.toml"),
-        format!("model = \"{setting}\"\n"),
-    )
-    .unwrap();
+    env.write_config(&format!("model = \"{setting}\"\n"));
     env.cmdai(&["ask", "list", "files"])
 }
 
@@ -208,11 +200,7 @@ fn a_corrupt_model_is_one_line_naming_the_file_and_the_fix() {
         let env = TestEnv::new();
         let path = env.path("models").join(env_model);
         std::fs::write(&path, &bytes).unwrap();
-        std::fs::write(
-            env.path("home/config.toml"),
-            format!("model = \"{}\"\n", path.display()),
-        )
-        .unwrap();
+        env.write_config(&format!("model = \"{}\"\n", path.display()));
         env.cmdai(&["ask", "list", "files"])
     };
     assert_one_line_naming(&out, env_model, "set `model` in config");
@@ -221,7 +209,7 @@ fn a_corrupt_model_is_one_line_naming_the_file_and_the_fix() {
 #[test]
 fn a_missing_model_is_one_line_naming_the_file_and_the_fix() {
     let env = TestEnv::new();
-    std::fs::write(env.path("home/config.toml"), "model = \"small\"\n").unwrap();
+    env.write_config("model = \"small\"\n");
     let out = env.cmdai(&["ask", "list", "files"]);
     assert_one_line_naming(
         &out,
@@ -236,11 +224,7 @@ fn a_model_fixed_after_a_failed_load_is_picked_up_by_the_next_ask() {
     let env = TestEnv::new();
     let path = env.path("models").join("replaced.gguf");
     std::fs::write(&path, b"GGUFbroken").unwrap();
-    std::fs::write(
-        env.path("home/config.toml"),
-        format!("model = \"{}\"\n", path.display()),
-    )
-    .unwrap();
+    env.write_config(&format!("model = \"{}\"\n", path.display()));
     let out = env.cmdai(&["ask", "list", "files"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     std::fs::copy(good, &path).unwrap();

@@ -71,14 +71,10 @@ fn stale_socket_after_kill_9_is_recovered() {
         "kill -9 should leave the socket behind"
     );
     // The next request finds nobody there, starts a new daemon (scripted via config) and answers.
-    std::fs::write(
-        env.path("home/config.toml"),
-        format!(
-            "backend = \"scripted\"\nmodel = \"{}\"\n",
-            env.path("script.txt").display()
-        ),
-    )
-    .unwrap();
+    env.write_config(&format!(
+        "backend = \"scripted\"\nmodel = \"{}\"\n",
+        env.path("script.txt").display()
+    ));
     let out = env.cmdai(&["ask", "list", "files"]);
     assert_success(&out);
     assert_eq!(stdout(&out), "ls -S\n");

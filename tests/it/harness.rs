@@ -35,6 +35,19 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
+    /// A test env whose daemon will load the real tests model, or `None` (skip).
+    pub fn with_test_model() -> Option<TestEnv> {
+        let model = test_model()?;
+        let env = TestEnv::new();
+        env.write_config(&format!("model = \"{}\"\n", model.display()));
+        Some(env)
+    }
+
+    /// Replaces the config file the env's binaries read.
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.path("home/config.toml"), text).unwrap();
+    }
+
     pub fn new() -> TestEnv {
         let root = tempfile::Builder::new()
             .prefix("cmdai-t")

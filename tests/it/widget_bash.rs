@@ -253,13 +253,9 @@ fn no_bind_defines_the_widget_and_leaves_the_key_alone() {
 
 #[test]
 fn the_tests_model_turns_a_sentence_into_a_command() {
-    let Some(model) = test_model() else { return };
-    let env = TestEnv::new();
-    std::fs::write(
-        env.path("home/config.toml"),
-        format!("model = \"{}\"\n", model.display()),
-    )
-    .unwrap();
+    let Some(env) = TestEnv::with_test_model() else {
+        return;
+    };
     let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
         return;
     };

@@ -283,13 +283,9 @@ fn no_abbr_leaves_the_marker_alone() {
 
 #[test]
 fn ctrl_g_with_the_real_tests_model() {
-    let Some(model) = test_model() else { return };
-    let env = TestEnv::new();
-    std::fs::write(
-        env.path("home/config.toml"),
-        format!("model = \"{}\"\n", model.display()),
-    )
-    .unwrap();
+    let Some(env) = TestEnv::with_test_model() else {
+        return;
+    };
     let Some(tmux) = start_fish(&env, "", "", &[]) else {
         return;
     };

@@ -211,13 +211,9 @@ fn ctrl_c_while_thinking_keeps_the_sentence_and_cancels_the_work() {
 
 #[test]
 fn ctrl_g_with_the_real_tests_model() {
-    let Some(model) = test_model() else { return };
-    let env = TestEnv::new();
-    std::fs::write(
-        env.path("home/config.toml"),
-        format!("model = \"{}\"\n", model.display()),
-    )
-    .unwrap();
+    let Some(env) = TestEnv::with_test_model() else {
+        return;
+    };
     let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
         return;
     };
