@@ -7,6 +7,14 @@ use std::process::Stdio;
 
 use crate::harness::*;
 
+/// Runs a second `cmdai-daemon` in the foreground, expecting it to refuse and exit.
+fn run_daemon(env: &TestEnv) -> std::process::Output {
+    env.command(env!("CARGO_BIN_EXE_cmdai-daemon"))
+        .args(["--backend", "scripted"])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn start_status_stop() {
     let env = TestEnv::new();
@@ -45,11 +53,7 @@ fn a_second_daemon_is_refused_and_the_first_keeps_its_socket() {
     let env = TestEnv::new();
     env.start_scripted("");
     let inode = std::fs::metadata(env.socket()).unwrap().ino();
-    let out = env
-        .command(env!("CARGO_BIN_EXE_cmdai-daemon"))
-        .args(["--backend", "scripted"])
-        .output()
-        .unwrap();
+    let out = run_daemon(&env);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("already running"), "{}", stderr(&out));
     assert_eq!(std::fs::metadata(env.socket()).unwrap().ino(), inode);
@@ -86,11 +90,7 @@ fn a_socket_with_a_live_listener_is_never_removed() {
     let env = TestEnv::new();
     // Something else listens on the socket path; the daemon must not unlink it.
     let _listener = UnixListener::bind(env.socket()).unwrap();
-    let out = env
-        .command(env!("CARGO_BIN_EXE_cmdai-daemon"))
-        .args(["--backend", "scripted"])
-        .output()
-        .unwrap();
+    let out = run_daemon(&env);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("live daemon answers"),
@@ -104,11 +104,7 @@ fn a_socket_with_a_live_listener_is_never_removed() {
 fn an_unsafe_runtime_dir_is_refused() {
     let env = TestEnv::new();
     set_mode(&env.runtime_dir(), 0o777);
-    let out = env
-        .command(env!("CARGO_BIN_EXE_cmdai-daemon"))
-        .args(["--backend", "scripted"])
-        .output()
-        .unwrap();
+    let out = run_daemon(&env);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("is unsafe"), "{}", stderr(&out));
 }
