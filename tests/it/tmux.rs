@@ -88,6 +88,16 @@ impl Tmux {
         assert!(status.success());
     }
 
+    /// Whether the terminal bell rang in the shell's window since tmux last reported it.
+    pub fn bell_rang(&self) -> bool {
+        let out = self
+            .tmux()
+            .args(["display-message", "-p", "-t", "t", "#{window_bell_flag}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
     pub fn screen(&self) -> String {
         let out = self
             .tmux()

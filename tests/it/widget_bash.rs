@@ -64,6 +64,15 @@ fn edited_line(screen: &str) -> Option<String> {
     )
 }
 
+/// The marker sentence becomes the rule's command, and typing goes on at its end.
+fn replace_and_append(tmux: &Tmux) {
+    type_line(tmux, "make the marker file");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ touch executed-marker");
+    tmux.type_text(" more");
+    tmux.wait_line("$ touch executed-marker more");
+}
+
 #[test]
 fn ctrl_g_turns_the_sentence_into_a_command_that_does_not_run() {
     let env = TestEnv::new();
@@ -71,28 +80,12 @@ fn ctrl_g_turns_the_sentence_into_a_command_that_does_not_run() {
     let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
         return;
     };
-    type_line(&tmux, "make the marker file");
-    tmux.keys(&["C-g"]);
-    tmux.wait_line("$ touch executed-marker");
-    tmux.type_text(" more");
-    tmux.wait_line("$ touch executed-marker more");
+    replace_and_append(&tmux);
     sync(&tmux);
     assert!(
         !env.path("home/executed-marker").exists(),
         "the generated command ran"
     );
-}
-
-/// Whether the terminal bell rang in the shell's window since tmux last reported it.
-fn bell_rang(env: &TestEnv) -> bool {
-    // The socket `Tmux::start` gave its server.
-    let out = std::process::Command::new("tmux")
-        .arg("-S")
-        .arg(env.path("tmux.sock"))
-        .args(["display-message", "-p", "-t", "t", "#{window_bell_flag}"])
-        .output()
-        .unwrap();
-    stdout(&out).trim() == "1"
 }
 
 #[test]
@@ -101,10 +94,10 @@ fn ctrl_g_still_rings_on_an_empty_line_and_cancels_a_history_search() {
     let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
         return;
     };
-    assert!(!bell_rang(&env));
+    assert!(!tmux.bell_rang());
     tmux.keys(&["C-g"]);
     wait_until("the bell (abort's)", Duration::from_secs(30), || {
-        bell_rang(&env)
+        tmux.bell_rang()
     });
     tmux.type_text("echo hello1");
     tmux.keys(&["Enter"]);
@@ -199,11 +192,7 @@ fn vi_insert_mode_works_like_emacs_mode() {
     let Some(tmux) = start_bash(&env, "$ ", "set -o vi", &[]) else {
         return;
     };
-    type_line(&tmux, "make the marker file");
-    tmux.keys(&["C-g"]);
-    tmux.wait_line("$ touch executed-marker");
-    tmux.type_text(" more");
-    tmux.wait_line("$ touch executed-marker more");
+    replace_and_append(&tmux);
     // Still in insert mode: Ctrl-_ (vi-undo) takes back the typing, then the replacement.
     tmux.keys(&["C-_"]);
     tmux.wait_line("$ touch executed-marker");
