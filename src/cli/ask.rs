@@ -108,8 +108,7 @@ pub(super) fn ask_with_retries(
                     && load_failed() =>
             {
                 restarted = true;
-                client::stop_daemon(Duration::from_secs(10))?;
-                client::start_daemon(&StartOptions::default())?;
+                restart_daemon()?;
             }
             Err(ClientError::NotRunning(_)) if autostart_enabled() && !restarted => {
                 restarted = true;
@@ -120,12 +119,17 @@ pub(super) fn ask_with_retries(
                 if announce {
                     eprintln!("cmdai: restarting a daemon from another version of cmdai");
                 }
-                client::stop_daemon(Duration::from_secs(10))?;
-                client::start_daemon(&StartOptions::default())?;
+                restart_daemon()?;
             }
             Err(e) => return Err(Failure::error(e)),
         }
     }
+}
+
+fn restart_daemon() -> Result<(), Failure> {
+    client::stop_daemon(Duration::from_secs(10))?;
+    client::start_daemon(&StartOptions::default())?;
+    Ok(())
 }
 
 fn load_failed() -> bool {
