@@ -16,3 +16,4 @@ pub mod model;
 pub mod paths;
 pub mod prompt;
 pub mod protocol;
+pub mod validate;
