@@ -127,7 +127,8 @@ __cmdai_unmark() {
     printf '\e8\e[J' >&2
 }
 
-# Runs the client on the line; replaces it on success, else leaves it and prints why.
+# Runs the client on the line; replaces it on success, else leaves it. Either way the client's
+# last line on stderr (a note or warning with the command, or why there is none) is printed.
 __cmdai_suggest() {
     local __cmdai_status=$1 __cmdai_out="" __cmdai_rc=0 __cmdai_errfile __cmdai_trap
     local __cmdai_err="" __cmdai_line=""
@@ -152,9 +153,7 @@ __cmdai_suggest() {
         # In bytes: bash 4 counts bytes, bash 5 counts characters and clamps to the end.
         local LC_ALL=C
         READLINE_POINT=${#READLINE_LINE}
-        return 0
-    fi
-    if [[ -z $__cmdai_err ]] && ((__cmdai_rc > 2 && __cmdai_rc < 128)); then
+    elif [[ -z $__cmdai_err ]] && ((__cmdai_rc > 2 && __cmdai_rc < 128)); then
         __cmdai_err="cmdai: suggest failed (exit $__cmdai_rc)"
     fi
     [[ -n $__cmdai_err ]] || return 0

@@ -44,7 +44,8 @@ function __cmdai_say
     return 0
 end
 
-# Runs `cmdai suggest` on the widget contract while the marker shows, and reports its message.
+# Runs `cmdai suggest` on the widget contract while the marker shows, and reports its message:
+# a note or warning that comes with the command, or why there is none (held back, an error).
 # The command goes to $__cmdai_reply; stderr is piped to `read` (stderr of a command
 # substitution ignores redirections around it, and a temporary file costs a process).
 function __cmdai_generate --argument-names sentence buffer cursor

@@ -59,7 +59,8 @@ __cmdai_widget() {
   captured=${captured#*$'\0'}
   rc=${captured%%$'\0'*}
   out=${captured#*$'\0'}
-  # A progress line ("loading the model…") may come first; the last line is the verdict.
+  # A progress line ("loading the model…") may come first; the last line is the verdict: a
+  # note or warning that comes with the command, or why there is none (held back, an error).
   lines=(${(f)err})
   if (( interrupted )); then
     zle -M 'cmdai: cancelled'
@@ -69,6 +70,7 @@ __cmdai_widget() {
     zle split-undo
     BUFFER=$out
     CURSOR=${#BUFFER}
+    (( $#lines )) && zle -M -- ${lines[-1]}
   elif (( $#lines )); then
     zle -M -- ${lines[-1]}
   elif [[ $rc != <0-1> ]]; then

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::paths;
+use crate::validate::Safety;
 
 pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
 pub const DEFAULT_MAX_TOKENS: u32 = 96;
@@ -25,6 +26,8 @@ pub struct Config {
     pub max_tokens: u32,
     /// Jobs that may wait for the engine before new ones are answered `Busy`.
     pub queue: usize,
+    /// Which risks are held back rather than inserted.
+    pub safety: Safety,
     /// Where the settings came from, for messages.
     pub source: PathBuf,
 }
@@ -39,6 +42,7 @@ struct FileConfig {
     timeout_ms: Option<u32>,
     max_tokens: Option<u32>,
     queue: Option<usize>,
+    safety: Option<Safety>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +54,12 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("environment variable {name}={value:?} is not a valid number")]
-    Env { name: &'static str, value: String },
+    #[error("environment variable {name}={value:?} is not {expected}")]
+    Env {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 impl Default for Config {
@@ -63,6 +71,7 @@ impl Default for Config {
             timeout_ms: DEFAULT_TIMEOUT_MS,
             max_tokens: DEFAULT_MAX_TOKENS,
             queue: 8,
+            safety: Safety::default(),
             source: paths::config_path(),
         }
     }
@@ -91,6 +100,7 @@ impl Config {
             timeout_ms,
             max_tokens,
             queue,
+            safety,
         } = file;
         self.backend = backend.unwrap_or(std::mem::take(&mut self.backend));
         self.model = model.unwrap_or(std::mem::take(&mut self.model));
@@ -98,6 +108,7 @@ impl Config {
         self.timeout_ms = timeout_ms.unwrap_or(self.timeout_ms);
         self.max_tokens = max_tokens.unwrap_or(self.max_tokens);
         self.queue = queue.unwrap_or(self.queue).max(1);
+        self.safety = safety.unwrap_or(self.safety);
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
@@ -114,15 +125,31 @@ impl Config {
         if let Some(timeout) = var("CMDAI_TIMEOUT_MS") {
             self.timeout_ms = parse_env("CMDAI_TIMEOUT_MS", timeout)?;
         }
+        if let Some(safety) = var("CMDAI_SAFETY") {
+            self.safety = parse_safety(safety)?;
+        }
         Ok(())
     }
 }
 
 fn parse_env<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| ConfigError::Env { name, value })
+    value.trim().parse().map_err(|_| ConfigError::Env {
+        name,
+        value,
+        expected: "a valid number",
+    })
+}
+
+/// `CMDAI_SAFETY` takes the same words as the file's `safety` key.
+fn parse_safety(value: String) -> Result<Safety, ConfigError> {
+    use serde::de::value::{Error, StrDeserializer};
+    use serde::de::IntoDeserializer;
+    let words: StrDeserializer<'_, Error> = value.trim().into_deserializer();
+    Safety::deserialize(words).map_err(|_| ConfigError::Env {
+        name: "CMDAI_SAFETY",
+        value,
+        expected: "`normal` or `strict`",
+    })
 }
 
 fn read_file(path: &Path) -> Result<Option<FileConfig>, ConfigError> {
@@ -183,6 +210,38 @@ mod tests {
         let err = read_file(&path).unwrap_err().to_string();
         assert!(err.contains("modle"), "{err}");
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn safety_comes_from_the_file_then_the_environment() {
+        let mut config = Config::default();
+        assert_eq!(config.safety, Safety::Normal);
+        config.apply_file(parse("safety = \"strict\"\n"));
+        assert_eq!(config.safety, Safety::Strict);
+        config
+            .apply_env(|name| (name == "CMDAI_SAFETY").then(|| " normal ".to_string()))
+            .unwrap();
+        assert_eq!(config.safety, Safety::Normal);
+    }
+
+    #[test]
+    fn a_bad_safety_value_names_the_file_line_and_choices() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "model = \"small\"\nsafety = \"paranoid\"\n").unwrap();
+        let err = read_file(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("paranoid") && err.contains("strict"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let err = Config::default()
+            .apply_env(|name| (name == "CMDAI_SAFETY").then(|| "lax".to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CMDAI_SAFETY") && err.contains("strict"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,9 +2,15 @@
 //!
 //! The conversation is split in two: a fixed part (rules, platform facts, worked examples) that
 //! a daemon evaluates once at load and keeps in its KV cache, and a per-request part (shell,
-//! directory, sentence) that is all a request pays for. Pure functions; no model here.
+//! directory, sentence) that is all a request pays for. A repair request is the same per-request
+//! part with one more line saying what was wrong with the first answer, so it too reuses the
+//! cached fixed part. Pure functions; no model here.
 
 use crate::protocol::GenerateRequest;
+use crate::validate::{Report, Syntax};
+
+/// How the line that asks for a repair starts.
+const REPAIR_LEAD: &str = "The command `";
 
 /// One turn of the conversation, before a chat template renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +93,37 @@ pub fn request_text(request: &GenerateRequest) -> String {
     user_text(&request.shell, &request.cwd, &request.sentence)
 }
 
+/// The per-request part again, asking to correct `command`, or `None` when the checks in
+/// `report` found nothing a second try could fix (a syntax error or a missing tool).
+pub fn repair_text(request: &GenerateRequest, command: &str, report: &Report) -> Option<String> {
+    let mut problems = Vec::new();
+    if let Syntax::Error(message) = &report.syntax {
+        problems.push(format!("the shell's syntax check says: {message}"));
+    }
+    if !report.missing_tools.is_empty() {
+        problems.push(format!(
+            "not installed here: {}",
+            report.missing_tools.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}\n{REPAIR_LEAD}{command}` failed: {}. Reply with a corrected command only.",
+        request_text(request),
+        problems.join("; ")
+    ))
+}
+
+/// The repair line of a user turn that `repair_text` made, if it is one.
+pub fn repair_line(user_text: &str) -> Option<&str> {
+    user_text
+        .lines()
+        .last()
+        .filter(|line| line.starts_with(REPAIR_LEAD))
+}
+
 /// True once the answer holds a finished command line, so generation can stop. A fence opener
 /// (```` ```bash ````) or a blank line does not count: the command is still to come.
 pub fn line_complete(output: &str) -> bool {
@@ -161,6 +198,47 @@ mod tests {
     #[test]
     fn inner_backticks_are_kept() {
         assert_eq!(extract_command("echo `date` now"), "echo `date` now");
+    }
+
+    fn report(syntax: Syntax, missing_tools: &[&str]) -> Report {
+        Report {
+            risk: crate::validate::Risk::Safe,
+            reasons: Vec::new(),
+            syntax,
+            missing_tools: missing_tools.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn request() -> GenerateRequest {
+        GenerateRequest {
+            sentence: "say hello".into(),
+            shell: "bash".into(),
+            cwd: "/home/user".into(),
+            ..GenerateRequest::default()
+        }
+    }
+
+    #[test]
+    fn a_repair_adds_one_line_naming_the_command_and_its_problems() {
+        let failed = report(Syntax::Error("unexpected EOF".into()), &["frob", "nitz"]);
+        let text = repair_text(&request(), "frob ( | nitz", &failed).unwrap();
+        let first = request_text(&request());
+        let line = text.strip_prefix(&(first + "\n")).unwrap();
+        assert!(!line.contains('\n'), "{text}");
+        assert_eq!(
+            line,
+            "The command `frob ( | nitz` failed: the shell's syntax check says: unexpected EOF; \
+             not installed here: frob, nitz. Reply with a corrected command only."
+        );
+        assert_eq!(repair_line(&text), Some(line));
+        assert_eq!(repair_line(&request_text(&request())), None);
+    }
+
+    #[test]
+    fn nothing_to_repair_without_a_syntax_error_or_a_missing_tool() {
+        for syntax in [Syntax::Ok, Syntax::Unchecked("no zsh".into())] {
+            assert_eq!(repair_text(&request(), "ls", &report(syntax, &[])), None);
+        }
     }
 
     #[test]

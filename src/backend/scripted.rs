@@ -2,12 +2,15 @@
 //!
 //! Never the proof of a feature: tests of generation use the real model. The "model" file holds
 //! lines `TEXT => COMMAND`; a request whose sentence contains TEXT gets COMMAND, any other gets
-//! `echo <sentence>`. `CMDAI_SCRIPTED_TOKEN_MS` makes each word take that long, so tests can
+//! `echo <sentence>`. A repair request (`prompt::repair_text`) is matched on its repair line
+//! first, which names the failed command and its problem, so a rule `failed => COMMAND` answers
+//! every repair; then on the sentence as before. `CMDAI_SCRIPTED_TOKEN_MS` makes each word take that long, so tests can
 //! exercise deadlines, cancellation and a full queue deterministically.
 
 use std::time::Duration;
 
 use super::{Backend, BackendError, BackendSpec, Generation, StopCheck};
+use crate::prompt;
 
 pub struct Scripted {
     rules: Vec<(String, String)>,
@@ -34,12 +37,19 @@ impl Scripted {
         })
     }
 
-    fn answer(&self, sentence: &str) -> String {
+    fn answer(&self, user_text: &str) -> String {
+        let sentence = sentence_of(user_text);
+        prompt::repair_line(user_text)
+            .and_then(|line| self.rule_for(line))
+            .or_else(|| self.rule_for(sentence))
+            .unwrap_or_else(|| format!("echo {sentence}"))
+    }
+
+    fn rule_for(&self, text: &str) -> Option<String> {
         self.rules
             .iter()
-            .find(|(from, _)| sentence.contains(from.as_str()))
+            .find(|(from, _)| text.contains(from.as_str()))
             .map(|(_, to)| to.clone())
-            .unwrap_or_else(|| format!("echo {sentence}"))
     }
 }
 
@@ -70,7 +80,7 @@ impl Backend for Scripted {
         user_text: &str,
         stop: &dyn StopCheck,
     ) -> Result<Generation, BackendError> {
-        let answer = self.answer(sentence_of(user_text));
+        let answer = self.answer(user_text);
         let mut output_tokens = 0;
         for _ in answer.split_whitespace() {
             if stop.should_stop() {

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use cmdai::daemon::{self, Overrides};
+use cmdai::protocol::Suggestion;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +53,18 @@ fn ensure_passive_openmp() {
     eprintln!("cmdai-daemon: could not re-execute with OMP_WAIT_POLICY=PASSIVE: {err}");
 }
 
+/// The command on stdout, unless the safety setting holds it back.
+fn print_once(suggestion: Suggestion) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !suggestion.blocked,
+        "held back a {} command: {}",
+        suggestion.risk,
+        suggestion.reasons.join("; ")
+    );
+    println!("{}", suggestion.command);
+    Ok(())
+}
+
 fn main() -> ExitCode {
     ensure_passive_openmp();
     let args = Args::parse();
@@ -61,8 +74,7 @@ fn main() -> ExitCode {
         threads: args.threads,
     };
     let result = match &args.once {
-        Some(sentence) => daemon::once(&overrides, sentence, &args.shell)
-            .map(|suggestion| println!("{}", suggestion.command)),
+        Some(sentence) => daemon::once(&overrides, sentence, &args.shell).and_then(print_once),
         None => daemon::run(&overrides),
     };
     match result {

@@ -3,18 +3,28 @@
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use serde::Serialize;
 
+use super::verdict::Outcome;
 use super::{print_stdout, Failure};
 use crate::client::{self, ClientError, StartOptions};
 use crate::context;
 use crate::protocol::{EngineState, ErrorKind, Request, Response, Suggestion};
+use crate::validate::Action;
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "The command goes to stdout. A moderate-risk command comes with a note on \
+    stderr, a high-risk one with a warning. A command the safety setting holds back (critical, \
+    and high too with `safety = \"strict\"`) is not printed: stderr says why.\n\n\
+    Exit status: 0 a command was printed, 1 held back, 2 error."
+)]
 pub struct AskArgs {
     /// Shell to write the command for [default: $CMDAI_SHELL, else $SHELL, else bash]
     #[arg(long, value_parser = ["bash", "zsh", "fish"])]
     pub shell: Option<String>,
-    /// Print a JSON object (command, backend, model, timings) instead of the bare command
+    /// Print a JSON object instead of the bare command: cmd, risk, blocked, reasons, syntax_ok,
+    /// missing_tools, backend, model, elapsed_ms, repaired (a held-back command is shown here)
     #[arg(long)]
     pub json: bool,
     /// Give up after this many seconds, first model load included
@@ -42,24 +52,45 @@ pub fn run(args: AskArgs) -> Result<(), Failure> {
     }
     let shell = context::detect_shell(args.shell.as_deref());
     let suggestion = ask_with_retries(sentence, shell, started + timeout, true)?;
+    let outcome = Outcome::of_suggestion(&suggestion);
     if args.json {
-        print_stdout(&(json(&suggestion, started) + "\n"))
-    } else {
-        print_stdout(&(suggestion.command + "\n"))
+        let answer = AskJson::new(&suggestion, outcome.clone(), started);
+        print_stdout(&(serde_json::to_string(&answer)? + "\n"))?;
+    } else if outcome.action() != Action::HoldBack {
+        print_stdout(&format!("{}\n", suggestion.command))?;
     }
+    outcome.announce()
 }
 
-fn json(suggestion: &Suggestion, started: Instant) -> String {
-    serde_json::json!({
-        "command": suggestion.command,
-        "backend": suggestion.backend,
-        "model": suggestion.model,
-        "elapsed_ms": started.elapsed().as_millis() as u64,
-        "daemon_ms": suggestion.elapsed_ms,
-        "prompt_tokens": suggestion.prompt_tokens,
-        "output_tokens": suggestion.output_tokens,
-    })
-    .to_string()
+/// `cmdai ask --json`: the command and its checks first, then where it came from and timings.
+#[derive(Serialize)]
+struct AskJson<'a> {
+    cmd: &'a str,
+    #[serde(flatten)]
+    outcome: Outcome<'a>,
+    backend: &'a str,
+    model: &'a str,
+    elapsed_ms: u64,
+    repaired: bool,
+    daemon_ms: u32,
+    prompt_tokens: u32,
+    output_tokens: u32,
+}
+
+impl<'a> AskJson<'a> {
+    fn new(suggestion: &'a Suggestion, outcome: Outcome<'a>, started: Instant) -> Self {
+        AskJson {
+            cmd: &suggestion.command,
+            outcome,
+            backend: &suggestion.backend,
+            model: &suggestion.model,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            repaired: suggestion.repaired,
+            daemon_ms: suggestion.elapsed_ms,
+            prompt_tokens: suggestion.prompt_tokens,
+            output_tokens: suggestion.output_tokens,
+        }
+    }
 }
 
 fn autostart_enabled() -> bool {

@@ -9,6 +9,7 @@ use super::{print_stdout, Failure};
 use crate::client::{self, ClientError, StartOptions};
 use crate::paths;
 use crate::protocol::{DaemonStatus, EngineState, Request, Response};
+use crate::validate::Safety;
 
 #[derive(Debug, Subcommand)]
 pub enum DaemonCommand {
@@ -18,7 +19,7 @@ pub enum DaemonCommand {
     Stop,
     /// Stop the daemon, then start it again
     Restart(StartArgs),
-    /// Show what the daemon is doing: state, model, load time, requests, memory
+    /// Show what the daemon is doing: state, model, load time, requests, safety, memory
     Status {
         /// Print the status as JSON
         #[arg(long)]
@@ -160,6 +161,15 @@ fn render(s: &DaemonStatus) -> String {
             ),
         ),
         (
+            "safety",
+            format!(
+                "{}: {} command{} held back",
+                safety_name(s.safety),
+                s.commands_held_back,
+                plural(s.commands_held_back)
+            ),
+        ),
+        (
             "memory",
             format!("{:.0} MB resident", s.rss_bytes as f64 / 1e6),
         ),
@@ -169,6 +179,13 @@ fn render(s: &DaemonStatus) -> String {
     rows.iter()
         .map(|(key, value)| format!("{key:<10} {value}\n"))
         .collect()
+}
+
+fn safety_name(safety: Safety) -> &'static str {
+    match safety {
+        Safety::Normal => "normal (critical commands are held back)",
+        Safety::Strict => "strict (high and critical commands are held back)",
+    }
 }
 
 fn plural(n: u64) -> &'static str {

@@ -4,9 +4,11 @@
 //! by policy). Exit 2: error, one `cmdai:` line on stderr. A closed stdout is a quiet success.
 
 mod ask;
+mod check_cmd;
 mod daemon_cmd;
 mod model_cmd;
 mod shell_cmd;
+mod verdict;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -26,6 +28,7 @@ pub use ask::AskArgs;
         directory, shell and PATH, and prints the command. Nothing leaves this machine.",
     after_help = "Examples:\n  cmdai ask list files in this directory sorted by size\n  \
         cmdai ask --shell fish --json 'find pdfs over 10 MB in Downloads'\n  \
+        cmdai check 'rm -rf ./build'\n  \
         cmdai daemon status\n  cmdai model pull small"
 )]
 pub struct Cli {
@@ -37,6 +40,8 @@ pub struct Cli {
 pub enum Command {
     /// Turn a sentence into a command and print it
     Ask(AskArgs),
+    /// Check a command for risk, syntax and missing tools, as every generated one is
+    Check(check_cmd::CheckArgs),
     /// Start, stop or inspect the background daemon
     #[command(subcommand)]
     Daemon(daemon_cmd::DaemonCommand),
@@ -100,6 +105,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Ask(args) => ask::run(args),
+        Command::Check(args) => check_cmd::run(args),
         Command::Daemon(command) => daemon_cmd::run(command),
         Command::Model(command) => model_cmd::run(command),
         Command::Init(args) => shell_cmd::init(args),

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
+use super::verdict::Outcome;
 use super::{print_stdout, Failure};
 use crate::context;
 use crate::init::{self, Key, Shell};
@@ -46,8 +47,10 @@ pub fn init(args: InitArgs) -> Result<(), Failure> {
     print_stdout(&init::render(shell, &binary, key, !args.no_abbr))
 }
 
-/// The widget contract: the line in `CMDAI_BUFFER`; exit 0 with the new line on stdout,
-/// 1 when declined, 2 with one line on stderr on error. Nothing else reaches stdout.
+/// The widget contract: the line in `CMDAI_BUFFER`; exit 0 with the new line on stdout, and
+/// perhaps one line on stderr (a note or a warning) to show with it; exit 1 when declined, with
+/// one line on stderr when the safety setting held the command back; exit 2 with one line on
+/// stderr on error. Nothing else reaches stdout.
 pub fn suggest() -> Result<(), Failure> {
     let started = Instant::now();
     let buffer = std::env::var("CMDAI_BUFFER").unwrap_or_default();
@@ -69,5 +72,6 @@ pub fn suggest() -> Result<(), Failure> {
             "the model gave no command; rephrase and try again",
         ));
     }
+    Outcome::of_suggestion(&suggestion).announce()?;
     print_stdout(&suggestion.command)
 }

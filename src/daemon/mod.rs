@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 
 use crate::backend::{self, BackendSpec};
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{review, Engine};
 use crate::protocol::{DaemonStatus, Suggestion};
 use crate::{context, model, paths, prompt};
 
@@ -98,7 +98,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         spec.threads
     );
     let shared = Arc::new(Shared {
-        engine: Engine::spawn(spec.clone(), config.queue).context("could not start the engine")?,
+        engine: Engine::spawn(spec.clone(), config.queue, config.safety)
+            .context("could not start the engine")?,
         spec,
         timeout: Duration::from_millis(u64::from(config.timeout_ms)),
         started: Instant::now(),
@@ -144,6 +145,8 @@ fn status(shared: &Shared) -> DaemonStatus {
         rss_bytes: rss_bytes(),
         requests_cancelled: stats.requests_cancelled,
         requests_pending: stats.requests_pending,
+        safety: stats.safety,
+        commands_held_back: stats.commands_held_back,
     }
 }
 
@@ -160,7 +163,7 @@ fn rss_bytes() -> u64 {
 }
 
 /// Loads the model, answers one sentence and exits: what every request costs a tool without a
-/// daemon. The benchmark's baseline.
+/// daemon. The benchmark's baseline, checks (and a repair round) included.
 pub fn once(overrides: &Overrides, sentence: &str, shell: &str) -> anyhow::Result<Suggestion> {
     let config = effective_config(overrides)?;
     let spec = backend_spec(&config);
@@ -168,14 +171,16 @@ pub fn once(overrides: &Overrides, sentence: &str, shell: &str) -> anyhow::Resul
     let started = Instant::now();
     let mut outcome = None;
     backend::open(&spec, &mut |backend| {
-        let text = prompt::request_text(&request);
-        let result = backend.generate(&text, &|| false).map(|g| Suggestion {
-            command: prompt::extract_command(&g.text),
-            backend: backend.name().into(),
-            model: backend.model().into(),
-            elapsed_ms: started.elapsed().as_millis() as u32,
-            prompt_tokens: g.prompt_tokens + backend.fixed_prompt_tokens(),
-            output_tokens: g.output_tokens,
+        // The request's own time starts once the model is loaded, as in the daemon.
+        let deadline = Instant::now() + Duration::from_millis(u64::from(config.timeout_ms));
+        let stop = || Instant::now() >= deadline;
+        let result = review::generate(backend, &request, deadline, &stop).map(|reviewed| {
+            let suggestion = reviewed.into_suggestion(backend, config.safety);
+            Suggestion {
+                elapsed_ms: started.elapsed().as_millis() as u32,
+                prompt_tokens: suggestion.prompt_tokens + backend.fixed_prompt_tokens(),
+                ..suggestion
+            }
         });
         outcome = Some(result);
     })?;

@@ -2,7 +2,10 @@
 //!
 //! Connection tasks submit a [`Job`] and await a oneshot reply. Each job carries a deadline and
 //! a cancel flag that the worker checks between tokens; a full queue answers `Busy` at once and
-//! a backend still loading answers `Loading`, so no client ever hangs on the engine.
+//! a backend still loading answers `Loading`, so no client ever hangs on the engine. Every
+//! answer is checked (and perhaps repaired) by [`review`] before it is sent.
+
+pub mod review;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,8 +14,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{self, Backend, BackendError, BackendSpec};
-use crate::prompt;
 use crate::protocol::{EngineState, ErrorKind, GenerateRequest, Suggestion, WireError};
+use crate::validate::Safety;
 
 pub struct Job {
     pub request: GenerateRequest,
@@ -37,6 +40,8 @@ pub struct EngineStats {
     pub request_prompt_tokens: u64,
     pub requests_cancelled: u64,
     pub requests_pending: u32,
+    pub safety: Safety,
+    pub commands_held_back: u64,
 }
 
 #[derive(Clone)]
@@ -47,8 +52,8 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the worker thread, which opens the backend and then serves jobs until every
-    /// `Engine` handle is dropped.
-    pub fn spawn(spec: BackendSpec, queue: usize) -> std::io::Result<Engine> {
+    /// `Engine` handle is dropped. `safety` decides which commands are marked held back.
+    pub fn spawn(spec: BackendSpec, queue: usize, safety: Safety) -> std::io::Result<Engine> {
         let (jobs, rx) = mpsc::channel(queue.max(1));
         let stats = Arc::new(Mutex::new(EngineStats {
             state: EngineState::Loading,
@@ -63,6 +68,8 @@ impl Engine {
             request_prompt_tokens: 0,
             requests_cancelled: 0,
             requests_pending: 0,
+            safety,
+            commands_held_back: 0,
         }));
         let worker_stats = Arc::clone(&stats);
         std::thread::Builder::new()
@@ -173,21 +180,19 @@ fn answer_job(backend: &mut dyn Backend, job: Job, stats: &Mutex<EngineStats>) {
         let _ = reply.send(Err(stopped_error(&cancel, stats)));
         return;
     }
-    let outcome = backend.generate(&prompt::request_text(&request), &stop);
+    let outcome = review::generate(backend, &request, deadline, &stop);
     let result = match outcome {
-        Ok(generation) => {
+        Ok(reviewed) => {
             let mut s = lock(stats);
-            s.requests_served += 1;
-            s.last_prompt_tokens = generation.prompt_tokens;
-            s.request_prompt_tokens += u64::from(generation.prompt_tokens);
-            Ok(Suggestion {
-                command: prompt::extract_command(&generation.text),
-                backend: backend.name().to_string(),
-                model: backend.model().to_string(),
+            let suggestion = Suggestion {
                 elapsed_ms: elapsed_ms(queued_at),
-                prompt_tokens: generation.prompt_tokens,
-                output_tokens: generation.output_tokens,
-            })
+                ..reviewed.into_suggestion(backend, s.safety)
+            };
+            s.requests_served += 1;
+            s.last_prompt_tokens = suggestion.prompt_tokens;
+            s.request_prompt_tokens += u64::from(suggestion.prompt_tokens);
+            s.commands_held_back += u64::from(suggestion.blocked);
+            Ok(suggestion)
         }
         Err(BackendError::Stopped) => Err(stopped_error(&cancel, stats)),
         Err(err) => Err(WireError::new(ErrorKind::Backend, err.to_string())),

@@ -143,7 +143,7 @@ impl Progress {
 
     pub fn advance(&mut self, n: u64) {
         self.done += n;
-        let due = self.last_draw.map_or(true, |t| t.elapsed() >= REDRAW_EVERY);
+        let due = self.last_draw.is_none_or(|t| t.elapsed() >= REDRAW_EVERY);
         if self.enabled && due {
             self.draw("");
             self.last_draw = Some(Instant::now());

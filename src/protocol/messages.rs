@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::validate::{Risk, Safety};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
     Ping,
@@ -50,6 +52,18 @@ pub struct Suggestion {
     /// Prompt tokens evaluated for this request (the cached system prompt is not counted).
     pub prompt_tokens: u32,
     pub output_tokens: u32,
+    pub risk: Risk,
+    /// Why the risk is what it is, most serious first; empty when safe.
+    pub reasons: Vec<String>,
+    /// Held back under the daemon's safety setting: the client must not insert `command`, which
+    /// is still filled in so that `--json` can show it.
+    pub blocked: bool,
+    /// The target shell's syntax error, when its parser refused the command.
+    pub syntax_error: Option<String>,
+    /// Commands the line runs that are not on the user's PATH (nor builtins or functions).
+    pub missing_tools: Vec<String>,
+    /// The first answer failed the syntax or tool check and this is the model's second try.
+    pub repaired: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +100,10 @@ pub struct DaemonStatus {
     pub requests_cancelled: u64,
     /// Requests queued or being generated right now.
     pub requests_pending: u32,
+    /// The daemon's policy: which risks are held back.
+    pub safety: Safety,
+    /// Generated commands held back under that policy.
+    pub commands_held_back: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,14 +2,19 @@
 //! `PROTOCOL_VERSION` must be bumped (and the bytes here updated on purpose).
 
 use super::*;
+use crate::validate::{Risk, Safety};
 
 fn frame_of<T: Serialize>(kind: FrameKind, message: &T) -> Vec<u8> {
     encode_frame(kind, message).unwrap()
 }
 
+/// The protocol version the bytes in this file were written for. Bumping `PROTOCOL_VERSION`
+/// means checking every golden frame here again and then this number.
+const GOLDEN_VERSION: u16 = 2;
+
 fn header_bytes(kind: u16, len: u32) -> Vec<u8> {
     let mut out = b"CMDI".to_vec();
-    out.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
+    out.extend_from_slice(&GOLDEN_VERSION.to_le_bytes());
     out.extend_from_slice(&kind.to_le_bytes());
     out.extend_from_slice(&len.to_le_bytes());
     out
@@ -22,6 +27,24 @@ fn header_layout_is_frozen() {
     assert_eq!(&bytes[4..6], &PROTOCOL_VERSION.to_le_bytes());
     assert_eq!(&bytes[6..8], &[2, 0]);
     assert_eq!(&bytes[8..], &[4, 3, 2, 1]);
+}
+
+#[test]
+fn the_golden_bytes_were_written_for_this_version() {
+    assert_eq!(PROTOCOL_VERSION, GOLDEN_VERSION);
+}
+
+/// A version-1 client or daemon (before suggestions carried their checks) is told apart by the
+/// frozen header alone, so the skew handling can restart it.
+#[test]
+fn a_version_1_frame_is_a_named_mismatch() {
+    let mut frame = b"CMDI".to_vec();
+    frame.extend_from_slice(&[1, 0, 1, 0, 1, 0, 0, 0, 0]);
+    let err = read_frame::<_, Request>(&mut frame.as_slice(), FrameKind::Request).unwrap_err();
+    assert!(
+        matches!(err, ProtocolError::VersionMismatch { peer: 1 }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -71,6 +94,49 @@ fn golden_error_response() {
 }
 
 #[test]
+fn golden_suggestion() {
+    let response = Response::Suggestion(Suggestion {
+        command: "ls".into(),
+        backend: "b".into(),
+        model: "m".into(),
+        elapsed_ms: 9,
+        prompt_tokens: 20,
+        output_tokens: 4,
+        risk: Risk::High,
+        reasons: vec!["r".into()],
+        blocked: true,
+        syntax_error: Some("e".into()),
+        missing_tools: vec!["t".into()],
+        repaired: true,
+    });
+    let body = [
+        1, // Response::Suggestion
+        2, b'l', b's', 1, b'b', 1, b'm', // command, backend, model
+        9, 20, 4, // elapsed_ms, prompt_tokens, output_tokens
+        2, // Risk::High
+        1, 1, b'r', // reasons: one string
+        1,    // blocked
+        1, 1, b'e', // syntax_error: Some
+        1, 1, b't', // missing_tools: one string
+        1,    // repaired
+    ];
+    let mut expected = header_bytes(2, body.len() as u32);
+    expected.extend_from_slice(&body);
+    assert_eq!(frame_of(FrameKind::Response, &response), expected);
+}
+
+#[test]
+fn risks_and_safety_settings_keep_their_tags() {
+    let risks = [Risk::Safe, Risk::Moderate, Risk::High, Risk::Critical];
+    for (tag, risk) in risks.into_iter().enumerate() {
+        assert_eq!(codec::encode(&risk).unwrap(), [tag as u8], "{risk:?}");
+    }
+    for (tag, safety) in [Safety::Normal, Safety::Strict].into_iter().enumerate() {
+        assert_eq!(codec::encode(&safety).unwrap(), [tag as u8], "{safety:?}");
+    }
+}
+
+#[test]
 fn error_kinds_keep_their_tags() {
     let kinds = [
         ErrorKind::Busy,
@@ -111,6 +177,8 @@ fn every_message_round_trips() {
         rss_bytes: 1 << 31,
         requests_cancelled: 3,
         requests_pending: 1,
+        safety: Safety::Strict,
+        commands_held_back: 5,
     };
     let responses = [
         Response::Pong(Hello {
@@ -125,6 +193,12 @@ fn every_message_round_trips() {
             elapsed_ms: 9,
             prompt_tokens: 20,
             output_tokens: 4,
+            risk: Risk::Critical,
+            reasons: vec!["deletes the home directory".into()],
+            blocked: true,
+            syntax_error: None,
+            missing_tools: Vec::new(),
+            repaired: false,
         }),
         Response::Status(status),
         Response::ShuttingDown,

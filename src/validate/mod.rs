@@ -9,10 +9,17 @@
 //! the target shell's own parser.
 
 mod analyze;
+mod args;
 mod code;
 mod dialect;
+#[cfg(test)]
+mod fuzz_tests;
 mod parse;
+mod rules;
 pub mod syntax;
+mod target;
+#[cfg(test)]
+mod tests;
 pub mod tools;
 
 use std::fmt;

@@ -1,10 +1,13 @@
 //! The embedded llama.cpp backend with the real tests model, through the library API.
 
 use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 use cmdai::backend::{self, Backend, BackendError, BackendSpec};
+use cmdai::engine::review;
 use cmdai::prompt;
 use cmdai::protocol::GenerateRequest;
+use cmdai::validate::{self, Shell};
 
 use crate::harness::test_model;
 
@@ -20,13 +23,17 @@ fn spec() -> Option<BackendSpec> {
     })
 }
 
-fn user_text(sentence: &str) -> String {
-    prompt::request_text(&GenerateRequest {
+fn request(sentence: &str) -> GenerateRequest {
+    GenerateRequest {
         sentence: sentence.into(),
         shell: "bash".into(),
         cwd: "/home/user".into(),
         ..GenerateRequest::default()
-    })
+    }
+}
+
+fn user_text(sentence: &str) -> String {
+    prompt::request_text(&request(sentence))
 }
 
 fn with_backend(run: impl FnOnce(&mut dyn Backend)) {
@@ -75,6 +82,39 @@ fn generation_stops_between_tokens_when_asked() {
             3,
             "it must stop at the first check that says so"
         );
+    });
+}
+
+/// The model's answers are checked like any other, and a repair request continues the cached
+/// prefix: with an empty PATH every tool an answer runs is missing, so a repair round runs.
+#[test]
+fn answers_are_checked_and_repaired_with_the_real_model() {
+    with_backend(|backend| {
+        let request = request("list files sorted by size");
+        let alone = backend
+            .generate(&user_text(&request.sentence), &|| false)
+            .unwrap();
+        let first = prompt::extract_command(&alone.text);
+        let first_report = validate::check(&first, Shell::Bash, "");
+        assert!(
+            prompt::repair_text(&request, &first, &first_report).is_some(),
+            "{first:?} needs no tool from PATH: pick another sentence"
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let reviewed = review::generate(backend, &request, deadline, &|| false).unwrap();
+        assert!(
+            reviewed.prompt_tokens > alone.prompt_tokens,
+            "no repair round: {reviewed:?}"
+        );
+        let report = validate::check(&reviewed.command, Shell::Bash, "");
+        assert_eq!(reviewed.report, report, "{reviewed:?}");
+        if !reviewed.repaired {
+            assert_eq!(
+                reviewed.command, first,
+                "no better repair keeps the first answer"
+            );
+        }
+        eprintln!("first {first:?}, kept {:?}", reviewed.command);
     });
 }
 

@@ -9,6 +9,7 @@ mod daemon_lifecycle;
 mod embedded;
 mod init_scripts;
 mod install;
+mod safety;
 mod widget_bash;
 mod widget_fish;
 mod widget_zsh;

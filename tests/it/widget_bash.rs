@@ -186,6 +186,42 @@ fn an_error_shows_one_line_and_keeps_sentence_and_two_line_prompt() {
 }
 
 #[test]
+fn a_critical_command_is_held_back_and_the_sentence_stays_with_the_reason() {
+    let env = TestEnv::new();
+    scripted_config(&env, "clean my home => rm -rf ~");
+    let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
+        return;
+    };
+    type_line(&tmux, "clean my home");
+    tmux.keys(&["C-g"]);
+    let screen = tmux.wait_for("the reason above the sentence", |s| {
+        s.contains("cmdai: held back a critical command: ")
+            && crate::tmux::last_line(s) == "$ clean my home"
+    });
+    assert!(!screen.contains("rm -rf"), "{screen}");
+    tmux.type_text(" now");
+    tmux.wait_line("$ clean my home now");
+}
+
+#[test]
+fn a_high_command_is_inserted_with_its_warning_in_view() {
+    let env = TestEnv::new();
+    scripted_config(&env, "publish => git push --force origin main");
+    let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
+        return;
+    };
+    type_line(&tmux, "publish it");
+    tmux.keys(&["C-g"]);
+    tmux.wait_for("the warning above the command", |s| {
+        s.contains("cmdai: warning: ")
+            && crate::tmux::last_line(s) == "$ git push --force origin main"
+    });
+    tmux.type_text(" -n");
+    tmux.wait_line("$ git push --force origin main -n");
+    sync(&tmux);
+}
+
+#[test]
 fn vi_insert_mode_works_like_emacs_mode() {
     let env = TestEnv::new();
     scripted_config(&env, "marker file => touch executed-marker");

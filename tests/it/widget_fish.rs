@@ -162,6 +162,58 @@ fn daemon_down_keeps_the_sentence_and_shows_why_above_an_intact_prompt() {
 }
 
 #[test]
+fn a_critical_command_is_held_back_and_the_sentence_stays_with_the_reason() {
+    let env = TestEnv::new();
+    scripted_config(&env, "clean my home => rm -rf ~");
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    tmux.type_text("clean my home");
+    tmux.wait_line("$ clean my home");
+    tmux.keys(&["C-g"]);
+    let screen = tmux.wait_for("the reason above the sentence", |s| {
+        s.contains("cmdai: held back a critical command: ") && last_line(s) == "$ clean my home"
+    });
+    assert!(!screen.contains("rm -rf"), "{screen}");
+    assert!(!screen.contains(MARKER), "{screen}");
+    tmux.type_text(" now");
+    tmux.wait_line("$ clean my home now");
+}
+
+#[test]
+fn a_critical_command_after_the_marker_leaves_the_line_as_typed() {
+    let env = TestEnv::new();
+    scripted_config(&env, "clean my home => rm -rf ~");
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    tmux.type_text("clean my home ,,");
+    tmux.keys(&["Space"]);
+    let screen = tmux.wait_for("the reason", |s| {
+        s.contains("cmdai: held back a critical command: ")
+    });
+    assert!(!screen.contains("rm -rf"), "{screen}");
+    tmux.type_text("x");
+    tmux.wait_line("$ clean my home ,, x");
+}
+
+#[test]
+fn a_high_command_is_inserted_with_its_warning_in_view() {
+    let env = TestEnv::new();
+    scripted_config(&env, "publish => git push --force origin main");
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    tmux.type_text("publish it");
+    tmux.keys(&["C-g"]);
+    tmux.wait_for("the warning above the command", |s| {
+        s.contains("cmdai: warning: ") && last_line(s) == "$ git push --force origin main"
+    });
+    tmux.type_text(" -n");
+    tmux.wait_line("$ git push --force origin main -n");
+}
+
+#[test]
 fn vi_insert_mode_gets_the_command_too() {
     let env = TestEnv::new();
     let (marker, command_line) = marker_rule(&env);

@@ -184,6 +184,41 @@ fn an_error_keeps_the_sentence_and_shows_one_line_under_an_intact_prompt() {
 }
 
 #[test]
+fn a_critical_command_is_held_back_and_the_sentence_stays_with_the_reason() {
+    let env = TestEnv::new();
+    scripted_config(&env, "clean my home => rm -rf ~");
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    tmux.type_text("clean my home");
+    tmux.wait_line("$ clean my home");
+    tmux.keys(&["C-g"]);
+    let screen = tmux.wait_for("the reason", |s| {
+        s.contains("cmdai: held back a critical command: ")
+    });
+    assert!(has_line(&screen, "$ clean my home"), "{screen}");
+    assert!(!screen.contains("rm -rf"), "{screen}");
+    tmux.type_text(" now");
+    tmux.wait_has_line("$ clean my home now");
+}
+
+#[test]
+fn a_high_command_is_inserted_with_its_warning_in_view() {
+    let env = TestEnv::new();
+    scripted_config(&env, "publish => git push --force origin main");
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    tmux.type_text("publish it");
+    tmux.keys(&["C-g"]);
+    tmux.wait_for("the command and the warning", |s| {
+        has_line(s, "$ git push --force origin main") && s.contains("cmdai: warning: ")
+    });
+    tmux.type_text(" -n");
+    tmux.wait_has_line("$ git push --force origin main -n");
+}
+
+#[test]
 fn ctrl_c_while_thinking_keeps_the_sentence_and_cancels_the_work() {
     let env = TestEnv::new();
     // Ten words at three seconds each: far longer than it takes to press Ctrl-C.
