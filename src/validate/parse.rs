@@ -124,7 +124,11 @@ mod tests {
 
     #[test]
     fn deeply_nested_blocks_are_flattened() {
-        let text = format!("{}rm -rf /{}", "if true; then ".repeat(800), "; fi".repeat(800));
+        let text = format!(
+            "{}rm -rf /{}",
+            "if true; then ".repeat(800),
+            "; fi".repeat(800)
+        );
         assert!(parse_bash(&text).is_none());
         assert_eq!(blocks("if a; then for x in y; do z; done; fi"), 2);
     }

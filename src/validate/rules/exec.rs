@@ -102,6 +102,10 @@ pub(super) fn run(a: &mut Analyzer, name: &str, args: &[Arg], ctx: &Ctx) -> Opti
             let dir = opts.value(&["p", "tmpdir"]).unwrap_or("/tmp");
             Stream::text(format!("{dir}/tmp.cmdai"))
         }
+        "which" | "type" | "whereis" => match args.iter().find(|arg| !arg.text.starts_with('-')) {
+            Some(program) => Stream::text(format!("/usr/bin/{}", program.text)),
+            None => Stream::default(),
+        },
         "pwd" => Stream::text(match &a.cwd {
             Cwd::At(dir) => dir.clone(),
             _ => ".".into(),
@@ -197,7 +201,11 @@ fn wrapper(a: &mut Analyzer, name: &str, args: &[Arg], ctx: &Ctx) -> Option<Stre
         "command" => {
             let opts = Opts::parse(args, "", &[], true);
             if opts.has(&["v", "V"]) {
-                return Some(Stream::default());
+                let found = opts
+                    .operands
+                    .first()
+                    .map(|program| Stream::text(format!("/usr/bin/{}", program.text)));
+                return Some(found.unwrap_or_default());
             }
             owned(&opts.operands)
         }
@@ -674,7 +682,8 @@ fn change_directory(a: &mut Analyzer, args: &[Arg]) {
     };
 }
 
-/// `alias NAME=VALUE`: the value runs whenever the user types NAME.
+/// `alias NAME=VALUE`: the value runs whenever the user types NAME, with whatever arguments
+/// they type after it.
 fn alias(a: &mut Analyzer, args: &[Arg], ctx: &Ctx) {
     let operands: Vec<&Arg> = args
         .iter()
@@ -682,14 +691,17 @@ fn alias(a: &mut Analyzer, args: &[Arg], ctx: &Ctx) {
         .collect();
     let mut pending_name = None;
     for arg in operands {
-        if let Some((name, value)) = arg.text.split_once('=') {
-            a.persisted(value, &format!("defines an alias {name}"), ctx);
-        } else if let Some(name) = pending_name.take() {
+        let (name, value) = match (arg.text.split_once('='), pending_name.take()) {
+            (Some((name, value)), _) => (name.to_string(), value),
             // fish: `alias NAME VALUE`
-            a.persisted(&arg.text, &format!("defines an alias {name}"), ctx);
-        } else {
-            pending_name = Some(arg.text.clone());
-        }
+            (None, Some(name)) => (name, arg.text.as_str()),
+            (None, None) => {
+                pending_name = Some(arg.text.clone());
+                continue;
+            }
+        };
+        let typed = format!("{value} $TYPED_ARGUMENTS");
+        a.persisted(&typed, &format!("defines an alias {name}"), ctx);
     }
 }
 

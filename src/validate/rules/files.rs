@@ -451,7 +451,7 @@ fn copy(a: &mut Analyzer, name: &str, args: &[Arg], ctx: &Ctx) {
     let Some(source) = sources.first() else {
         return;
     };
-    if target::is_shell_binary(&source.text) && source.text.starts_with('/') {
+    if target::is_shell_binary(&source.text) {
         a.record_file(dest, FileFact::ShellCopy);
         return;
     }
@@ -845,7 +845,7 @@ fn permissions(a: &mut Analyzer, file: &Arg, recursive: bool, mode: &Mode) {
     let name = describe(place, file);
     let in_bin = file.text.contains("/bin/") || file.text.contains("/sbin/");
     let shell_copy = matches!(a.file_fact(file), Some(FileFact::ShellCopy))
-        || target::is_shell_binary(&file.text) && file.text.starts_with('/');
+        || target::is_shell_binary(&file.text);
     let (risk, reason) = match place {
         Place::Root | Place::SystemTree if recursive => (
             Risk::Critical,
