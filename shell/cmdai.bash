@@ -137,6 +137,7 @@ __cmdai_suggest() {
     __cmdai_trap=$(trap -p INT)
     trap : INT
     __cmdai_out=$(CMDAI_BUFFER=$READLINE_LINE CMDAI_CURSOR=$READLINE_POINT CMDAI_SHELL=bash \
+        CMDAI_SHELL_VERSION=${BASH_VERSION%%[(]*} \
         @CMDAI_BIN@ suggest 2>"${__cmdai_errfile:-/dev/null}") || __cmdai_rc=$?
     if [[ -n $__cmdai_trap ]]; then eval "$__cmdai_trap"; else trap - INT; fi
     __cmdai_unmark

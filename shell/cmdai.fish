@@ -55,7 +55,8 @@ function __cmdai_generate --argument-names sentence buffer cursor
     set -g __cmdai_status 2
     set -l at (math "min($cursor, "(string length -- $sentence)")")
     set -l reply (CMDAI_BUFFER=$sentence CMDAI_CURSOR=$at \
-        CMDAI_SHELL=fish @CMDAI_BIN@ suggest 2>| read --global --null __cmdai_message
+        CMDAI_SHELL=fish CMDAI_SHELL_VERSION=$version \
+        @CMDAI_BIN@ suggest 2>| read --global --null __cmdai_message
         set -g __cmdai_status $pipestatus[1])
     set -g __cmdai_reply (string join \n -- $reply)
     __cmdai_marker '' $buffer $cursor

@@ -35,7 +35,8 @@ __cmdai_run_fallback() {
 __cmdai_suggest() {
   emulate -L zsh
   local out rc
-  out=$(CMDAI_BUFFER=$1 CMDAI_CURSOR=$2 CMDAI_SHELL=zsh $__cmdai_bin suggest 2>&3 3>&-)
+  out=$(CMDAI_BUFFER=$1 CMDAI_CURSOR=$2 CMDAI_SHELL=zsh CMDAI_SHELL_VERSION=$ZSH_VERSION \
+    $__cmdai_bin suggest 2>&3 3>&-)
   rc=$?
   print -rn -- $'\0'$rc$'\0'$out
 }

@@ -6,11 +6,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::context::ContextOptions;
 use crate::paths;
 use crate::validate::Safety;
 
 pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
 pub const DEFAULT_MAX_TOKENS: u32 = 96;
+/// The greedy answer alone: on a laptop CPU each extra candidate decoded beside it costs a
+/// third more time per token, and with the default model a vote among samples picked no better
+/// (measured with benches/accuracy.sh). The widgets ask for more on the second key press.
+pub const DEFAULT_CANDIDATES: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -24,6 +29,9 @@ pub struct Config {
     pub timeout_ms: u32,
     /// Cap on generated tokens: a command is one line.
     pub max_tokens: u32,
+    /// Candidates generated per request (1 to 4): the greedy answer plus samples; the most
+    /// proposed one that passes the checks wins, the others become alternatives.
+    pub candidates: u32,
     /// Jobs that may wait for the engine before new ones are answered `Busy`.
     pub queue: usize,
     /// Which risks are held back rather than inserted.
@@ -41,8 +49,11 @@ struct FileConfig {
     threads: Option<u32>,
     timeout_ms: Option<u32>,
     max_tokens: Option<u32>,
+    candidates: Option<u32>,
     queue: Option<usize>,
     safety: Option<Safety>,
+    /// Read by the client alone (`context::options`).
+    context: Option<ContextOptions>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +81,7 @@ impl Default for Config {
             threads: None,
             timeout_ms: DEFAULT_TIMEOUT_MS,
             max_tokens: DEFAULT_MAX_TOKENS,
+            candidates: DEFAULT_CANDIDATES,
             queue: 8,
             safety: Safety::default(),
             source: paths::config_path(),
@@ -99,14 +111,17 @@ impl Config {
             threads,
             timeout_ms,
             max_tokens,
+            candidates,
             queue,
             safety,
+            context: _,
         } = file;
         self.backend = backend.unwrap_or(std::mem::take(&mut self.backend));
         self.model = model.unwrap_or(std::mem::take(&mut self.model));
         self.threads = threads.or(self.threads);
         self.timeout_ms = timeout_ms.unwrap_or(self.timeout_ms);
         self.max_tokens = max_tokens.unwrap_or(self.max_tokens);
+        self.candidates = candidates.unwrap_or(self.candidates).clamp(1, 4);
         self.queue = queue.unwrap_or(self.queue).max(1);
         self.safety = safety.unwrap_or(self.safety);
     }
@@ -124,6 +139,10 @@ impl Config {
         }
         if let Some(timeout) = var("CMDAI_TIMEOUT_MS") {
             self.timeout_ms = parse_env("CMDAI_TIMEOUT_MS", timeout)?;
+        }
+        if let Some(candidates) = var("CMDAI_CANDIDATES") {
+            let count: u32 = parse_env("CMDAI_CANDIDATES", candidates)?;
+            self.candidates = count.clamp(1, 4);
         }
         if let Some(safety) = var("CMDAI_SAFETY") {
             self.safety = parse_safety(safety)?;
@@ -150,6 +169,12 @@ fn parse_safety(value: String) -> Result<Safety, ConfigError> {
         value,
         expected: "`normal` or `strict`",
     })
+}
+
+/// The `[context]` table of the config file: which parts of the context the client sends.
+pub fn context_options() -> Result<ContextOptions, ConfigError> {
+    let file = read_file(&paths::config_path())?;
+    Ok(file.and_then(|f| f.context).unwrap_or_default())
 }
 
 fn read_file(path: &Path) -> Result<Option<FileConfig>, ConfigError> {

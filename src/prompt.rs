@@ -1,8 +1,10 @@
 //! What the model is asked, and how its answer becomes a command.
 //!
-//! The conversation is split in two: a fixed part (rules, platform facts, worked examples) that
-//! a daemon evaluates once at load and keeps in its KV cache, and a per-request part (shell,
-//! directory, sentence) that is all a request pays for. A repair request is the same per-request
+//! The conversation is split in three: a fixed part (rules, platform facts, worked examples) that
+//! a daemon evaluates once at load and keeps in its KV cache; the client's context block (the
+//! directory, git state, system, tools), the same for every request from one place and kept too;
+//! and the request part (details about the files the sentence names, then the sentence), which
+//! is all a request from a known place pays for. A repair request is the same per-request
 //! part with one more line saying what was wrong with the first answer, so it too reuses the
 //! cached fixed part. Pure functions; no model here.
 
@@ -19,26 +21,76 @@ pub struct Turn {
     pub content: String,
 }
 
-/// Worked examples, shown to the model as earlier turns of the same conversation. They teach the
-/// format (one bare command line) more reliably than rules alone do with small models.
-const EXAMPLES: &[(&str, &str)] = &[
-    (
-        "list all python files under this directory",
-        "find . -type f -name '*.py'",
-    ),
-    (
-        "show the 5 biggest files here",
-        "find . -type f -exec du -h {} + | sort -rh | head -n 5",
-    ),
-    ("how many lines does notes.txt have", "wc -l < notes.txt"),
-    (
-        "undo my last git commit but keep the changes",
-        "git reset --soft HEAD~1",
-    ),
-    (
-        "replace foo with bar in config.ini",
-        "sed -i 's/foo/bar/g' config.ini",
-    ),
+/// A worked example: where it was typed, the facts about the files it names, the sentence, and
+/// the answer. The context follows the client's format (`context.rs`), so the model learns to
+/// read real names, headers and line formats from it.
+struct Example {
+    context: &'static str,
+    details: &'static str,
+    sentence: &'static str,
+    command: &'static str,
+}
+
+/// Shown to the model as earlier turns of the same conversation. They teach the format (one
+/// bare command line) and the use of the context more reliably than rules alone do with small
+/// models. Everyday tasks of many kinds, none taken from any benchmark.
+const EXAMPLES: &[Example] = &[
+    Example {
+        context: "Git: branch main, clean\n\
+                  Entries: Cargo.toml, README.md, src/, target/, tests/\n\
+                  Hidden: .gitignore\n\
+                  System: Linux, GNU userland, bash 5.2.21\n\
+                  Tools: rg, jq, python3\n",
+        details: "",
+        sentence: "list every rust file under src with its line count",
+        command: "find src -name '*.rs' -exec wc -l {} +",
+    },
+    Example {
+        context: "Entries: orders.csv, summary.txt\n\
+                  System: Linux, GNU userland, bash 5.2.21\n",
+        details: "orders.csv starts with:\n  order_id,customer,country,total\n  \
+                  1001,Ann Lee,FR,42.50\n  1002,Bo Chen,DE,13.00\n",
+        sentence: "total of the orders from germany",
+        command: "awk -F, 'NR > 1 && $3 == \"DE\" {sum += $4} END {print sum}' orders.csv",
+    },
+    Example {
+        context: "Location: the home directory (~)\n\
+                  Entries: Desktop/, Documents/, Downloads/, Music/\n\
+                  System: Linux, GNU userland, zsh 5.9\n",
+        details: "Downloads/ holds: installer.deb, paper.pdf, photos/, song.mp3\n",
+        sentence: "pdfs in downloads bigger than 2 mb",
+        command: "find Downloads -name '*.pdf' -size +2M",
+    },
+    Example {
+        context: "Entries: app.log, server.py\n\
+                  System: Linux, GNU userland, bash 5.2.21\n",
+        details: "app.log starts with:\n  2024-03-12 10:01:22 INFO started on :8000\n  \
+                  2024-03-12 10:01:25 ERROR db: connection refused\n",
+        sentence: "show the errors logged on march 12",
+        command: "grep '^2024-03-12 .* ERROR' app.log",
+    },
+    Example {
+        context: "Git: branch feature/nav, uncommitted changes\n\
+                  Entries: index.html, package.json, src/\n\
+                  System: Linux, GNU userland, bash 5.2.21\n",
+        details: "",
+        sentence: "undo my changes to index.html",
+        command: "git restore index.html",
+    },
+    Example {
+        context: "Entries: app.yaml, main.go\n\
+                  System: Linux, GNU userland, bash 5.2.21\n",
+        details: "app.yaml starts with:\n  port: 8080\n  debug: true\n",
+        sentence: "set debug to false in app.yaml",
+        command: "sed -i 's/^debug: true/debug: false/' app.yaml",
+    },
+    Example {
+        context: "Entries: site.zip\n\
+                  System: Linux, GNU userland, bash 5.2.21\n",
+        details: "",
+        sentence: "unpack site.zip into a folder named site",
+        command: "unzip site.zip -d site",
+    },
 ];
 
 fn platform_facts() -> &'static str {
@@ -53,9 +105,13 @@ fn system_text() -> String {
     format!(
         "You turn a request typed at a shell prompt into one shell command.\n\
          Answer with the command only, on a single line: no explanation, no Markdown, no backticks, no leading $.\n\
-         Paths are relative to the current directory unless the request names another place.\n\
-         Prefer standard tools (find, grep, sed, awk, sort, du, tar, git) and short, safe commands.\n\
-         Do not use sudo, and do not delete or overwrite anything the request does not ask for.\n\
+         Each request comes with facts about where it is typed: the directory's entries, git state, system and tools, and the first lines of files and folders it names. \
+         Use them: the real names (match the user's words to them even when spelled loosely), the columns and separators a file's first lines show (a header line means the data starts on line 2), the format of its lines.\n\
+         Paths are relative to the current directory. Search it recursively (find ., grep -r) when the request names no folder.\n\
+         Print results to the terminal. Create, change or delete files only when the request asks for it, and then change them in place: no copies, no extra files.\n\
+         Do every part of what is asked and nothing more: no sorting, counting, limits or extra output nobody asked for.\n\
+         Prefer short commands with standard tools (find, grep, sed, awk, sort, uniq, cut, wc, du, tar, git).\n\
+         Do not use sudo.\n\
          {}",
         platform_facts()
     )
@@ -68,29 +124,35 @@ pub fn fixed_turns() -> Vec<Turn> {
         role: "system",
         content: system_text(),
     }];
-    for (sentence, command) in EXAMPLES {
+    for example in EXAMPLES {
         turns.push(Turn {
             role: "user",
-            content: user_text("bash", "/home/user/project", sentence),
+            content: format!(
+                "{}{}",
+                example.context,
+                request_part(example.details, example.sentence)
+            ),
         });
         turns.push(Turn {
             role: "assistant",
-            content: (*command).to_string(),
+            content: example.command.to_string(),
         });
     }
     turns
 }
 
-fn user_text(shell: &str, cwd: &str, sentence: &str) -> String {
-    format!(
-        "Shell: {shell}\nDirectory: {cwd}\nRequest: {}",
-        sentence.trim()
-    )
+fn request_part(details: &str, sentence: &str) -> String {
+    format!("{details}Request: {}", sentence.trim())
 }
 
-/// The per-request part: the content of the final user turn.
+/// The per-request part that follows the shared context block: the details and the sentence.
 pub fn request_text(request: &GenerateRequest) -> String {
-    user_text(&request.shell, &request.cwd, &request.sentence)
+    request_part(&request.details, &request.sentence)
+}
+
+/// The whole final user turn, exactly as the model reads it: what `--show-context` prints.
+pub fn user_turn(request: &GenerateRequest) -> String {
+    format!("{}{}", request.context, request_text(request))
 }
 
 /// The per-request part again, asking to correct `command`, or `None` when the checks in
@@ -214,6 +276,8 @@ mod tests {
             sentence: "say hello".into(),
             shell: "bash".into(),
             cwd: "/home/user".into(),
+            context: "Directory: user\n".into(),
+            details: "notes.txt is empty\n".into(),
             ..GenerateRequest::default()
         }
     }
@@ -239,6 +303,18 @@ mod tests {
         for syntax in [Syntax::Ok, Syntax::Unchecked("no zsh".into())] {
             assert_eq!(repair_text(&request(), "ls", &report(syntax, &[])), None);
         }
+    }
+
+    #[test]
+    fn the_user_turn_is_context_then_details_then_sentence() {
+        assert_eq!(
+            user_turn(&request()),
+            "Directory: user\nnotes.txt is empty\nRequest: say hello"
+        );
+        assert_eq!(
+            request_text(&request()),
+            "notes.txt is empty\nRequest: say hello"
+        );
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! llama.cpp in process (llama-cpp-2): the default backend.
 //!
-//! The fixed part of the conversation is evaluated once into sequence 0 of the KV cache. Each
-//! request trims the cache back to that prefix, evaluates only its own tokens, and decodes
-//! greedily until end-of-turn, a finished line, or the token cap.
+//! The fixed part of the conversation is evaluated once into sequence 0 of the KV cache. A
+//! request's shared part (the client's context block) is kept in one of a few slots, each a
+//! sequence that shares the fixed prefix's cells and adds its own; a request from the same place
+//! finds its slot and evaluates only its own tokens. Candidates are decoded side by side, one
+//! sequence each, all sharing the request's cells: the first greedily, the others sampled, in
+//! one batch per step, until end-of-turn, a finished line, a loop or the token cap.
 
 use std::num::NonZeroU32;
 use std::sync::OnceLock;
@@ -16,12 +19,20 @@ use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 
-use super::{Backend, BackendError, BackendSpec, Generation, StopCheck};
+use super::{Ask, Backend, BackendError, BackendSpec, Generation, StopCheck};
 use crate::prompt::{self, Turn};
 
-/// Room for the fixed prompt, the request and the answer.
-const CONTEXT_TOKENS: u32 = 4096;
+/// Room for the fixed prompt, the kept context blocks, the request and the answers.
+const CONTEXT_TOKENS: u32 = 6144;
 const BATCH_TOKENS: usize = 512;
+/// Context blocks kept evaluated, least recently used evicted first.
+const SLOTS: usize = 4;
+/// The most candidates one request may ask for.
+pub const MAX_CANDIDATES: u32 = 4;
+/// Sequence 0 holds the fixed prefix; slots follow; then one scratch sequence per extra candidate.
+const FIRST_SCRATCH: i32 = 1 + SLOTS as i32;
+/// How far sampled candidates stray from the greedy one.
+const TEMPERATURE: f32 = 0.6;
 /// Marks where the request goes when the chat template renders the conversation.
 const SENTINEL: &str = "\u{1}cmdai-request\u{1}";
 
@@ -56,6 +67,9 @@ pub fn open(
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(CONTEXT_TOKENS))
         .with_n_batch(BATCH_TOKENS as u32)
+        .with_n_seq_max(FIRST_SCRATCH as u32 + MAX_CANDIDATES)
+        // One cache for all sequences, so a copied prefix shares its cells instead of its bytes.
+        .with_kv_unified(true)
         .with_n_threads(threads)
         .with_n_threads_batch(threads);
     let ctx = model
@@ -69,6 +83,8 @@ pub fn open(
         prefix_len: 0,
         suffix,
         max_tokens: spec.max_tokens,
+        slots: Vec::new(),
+        clock: 0,
     };
     session.evaluate_prefix(&prefix)?;
     serve(&mut session);
@@ -114,21 +130,52 @@ struct Embedded<'m> {
     /// Template text that closes the user turn and opens the answer.
     suffix: String,
     max_tokens: u32,
+    slots: Vec<Slot>,
+    /// Ticks once per request, to find the least recently used slot.
+    clock: u64,
+}
+
+/// A context block evaluated after the fixed prefix in its own sequence.
+struct Slot {
+    seq: i32,
+    text: String,
+    /// Position after the block: where a request starts.
+    end: usize,
+    used: u64,
+}
+
+/// One candidate being decoded.
+struct Candidate {
+    seq: i32,
+    sampler: LlamaSampler,
+    text: Vec<u8>,
+    tokens: Vec<LlamaToken>,
+    /// Its logits' index in the last batch.
+    logits: i32,
+    done: bool,
+    /// Ended cleanly (end of turn or a finished line), not at the cap or in a loop.
+    finished: bool,
+}
+
+fn generate_error(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Generate(e.to_string())
 }
 
 impl Embedded<'_> {
     fn evaluate_prefix(&mut self, prefix: &str) -> Result<(), BackendError> {
         let tokens = self.model.vocab().tokenize(prefix.as_bytes(), true, true);
-        self.decode_at(&tokens, 0)?;
+        self.decode_at(&tokens, 0, 0)?;
         self.prefix_len = tokens.len();
         Ok(())
     }
 
-    /// Evaluates `tokens` starting at position `start`, in batches; logits for the last only.
+    /// Evaluates `tokens` into sequence `seq` from position `start`, in batches; logits for
+    /// the last only.
     fn decode_at(
         &mut self,
         tokens: &[LlamaToken],
         start: usize,
+        seq: i32,
     ) -> Result<LlamaBatch<'static>, BackendError> {
         let mut batch = LlamaBatch::new(BATCH_TOKENS, 1);
         for (chunk_index, chunk) in tokens.chunks(BATCH_TOKENS).enumerate() {
@@ -138,23 +185,204 @@ impl Embedded<'_> {
             for (i, token) in chunk.iter().enumerate() {
                 let is_last = last_chunk && i + 1 == chunk.len();
                 batch
-                    .add(*token, (offset + i) as i32, &[0], is_last)
-                    .map_err(|e| BackendError::Generate(e.to_string()))?;
+                    .add(*token, (offset + i) as i32, &[seq], is_last)
+                    .map_err(generate_error)?;
             }
-            self.ctx
-                .decode(&mut batch)
-                .map_err(|e| BackendError::Generate(e.to_string()))?;
+            self.ctx.decode(&mut batch).map_err(generate_error)?;
         }
         Ok(batch)
     }
 
-    fn request_tokens(&self, user_text: &str) -> Vec<LlamaToken> {
-        let vocab = self.model.vocab();
+    fn tokenize_text(&self, text: &str) -> Vec<LlamaToken> {
         // The user's words are never parsed for special tokens: a sentence cannot close the turn.
-        let mut tokens = vocab.tokenize(user_text.as_bytes(), false, false);
-        tokens.extend(vocab.tokenize(self.suffix.as_bytes(), false, true));
+        self.model.vocab().tokenize(text.as_bytes(), false, false)
+    }
+
+    fn request_tokens(&self, request: &str) -> Vec<LlamaToken> {
+        let mut tokens = self.tokenize_text(request);
+        let suffix = self
+            .model
+            .vocab()
+            .tokenize(self.suffix.as_bytes(), false, true);
+        tokens.extend(suffix);
         tokens
     }
+
+    /// The slot holding `context`, evaluating it into the least recently used slot first when
+    /// none does. Returns the slot's index and the tokens evaluated.
+    fn slot_for(&mut self, context: &str, room: usize) -> Result<(usize, usize), BackendError> {
+        self.clock += 1;
+        if let Some(index) = self.slots.iter().position(|s| s.text == context) {
+            self.slots[index].used = self.clock;
+            return Ok((index, 0));
+        }
+        let tokens = self.tokenize_text(context);
+        // Evict until the new block, the request and its answers fit beside the others.
+        let needed = self.prefix_len + tokens.len() + room;
+        while !self.slots.is_empty()
+            && (self.slots.len() >= SLOTS
+                || self.cells_in_slots() + needed > CONTEXT_TOKENS as usize)
+        {
+            let lru = (0..self.slots.len())
+                .min_by_key(|&i| self.slots[i].used)
+                .unwrap_or(0);
+            let evicted = self.slots.swap_remove(lru);
+            self.ctx
+                .clear_kv_cache_seq(Some(evicted.seq as u32), None, None)
+                .map_err(generate_error)?;
+        }
+        if needed > CONTEXT_TOKENS as usize {
+            return Err(BackendError::Generate(format!(
+                "request too long: {} tokens, at most {}",
+                tokens.len() + room,
+                CONTEXT_TOKENS as usize - self.prefix_len
+            )));
+        }
+        let seq = (1..=SLOTS as i32)
+            .find(|seq| self.slots.iter().all(|s| s.seq != *seq))
+            .unwrap_or(1);
+        let prefix = self.prefix_len as u32;
+        self.ctx
+            .copy_kv_cache_seq(0, seq, None, Some(prefix))
+            .map_err(generate_error)?;
+        let slot = Slot {
+            seq,
+            text: context.to_string(),
+            end: self.prefix_len + tokens.len(),
+            used: self.clock,
+        };
+        // Push first: if decoding fails, the next eviction clears whatever it left.
+        self.slots.push(slot);
+        if !tokens.is_empty() {
+            if let Err(err) = self.decode_at(&tokens, self.prefix_len, seq) {
+                let slot = self.slots.pop().expect("just pushed");
+                let _ = self
+                    .ctx
+                    .clear_kv_cache_seq(Some(slot.seq as u32), None, None);
+                return Err(err);
+            }
+        }
+        Ok((self.slots.len() - 1, tokens.len()))
+    }
+
+    /// Cells the kept context blocks hold beyond the shared prefix.
+    fn cells_in_slots(&self) -> usize {
+        self.slots.iter().map(|s| s.end - self.prefix_len).sum()
+    }
+
+    /// Drops everything past the slot's own block, in its sequence and in the scratch ones.
+    fn trim(&mut self, slot: usize, candidates: u32) -> Result<(), BackendError> {
+        let Slot { seq, end, .. } = self.slots[slot];
+        self.ctx
+            .clear_kv_cache_seq(Some(seq as u32), Some(end as u32), None)
+            .map_err(generate_error)?;
+        for extra in 0..candidates.saturating_sub(1) as i32 {
+            let scratch = (FIRST_SCRATCH + extra) as u32;
+            self.ctx
+                .clear_kv_cache_seq(Some(scratch), None, None)
+                .map_err(generate_error)?;
+        }
+        Ok(())
+    }
+
+    fn decode_candidates(
+        &mut self,
+        slot: usize,
+        request: &[LlamaToken],
+        count: u32,
+        stop: &dyn StopCheck,
+    ) -> Result<Vec<Candidate>, BackendError> {
+        let Slot { seq, end, .. } = self.slots[slot];
+        let batch = self.decode_at(request, end, seq)?;
+        let start = end + request.len();
+        let seed = request
+            .iter()
+            .fold(0x9e37_79b9_u32, |h, t| h.rotate_left(5) ^ (t.0 as u32));
+        let mut candidates = vec![Candidate::new(
+            seq,
+            LlamaSampler::greedy(),
+            batch.n_tokens() - 1,
+        )];
+        for extra in 0..count.saturating_sub(1) {
+            let scratch = FIRST_SCRATCH + extra as i32;
+            // The request's cells gain one more owner; nothing is copied.
+            self.ctx
+                .copy_kv_cache_seq(seq, scratch, None, Some(start as u32))
+                .map_err(generate_error)?;
+            let sampler = LlamaSampler::chain_simple([
+                LlamaSampler::top_k(40),
+                LlamaSampler::top_p(0.95, 1),
+                LlamaSampler::temp(TEMPERATURE),
+                LlamaSampler::dist(seed.wrapping_add(extra)),
+            ]);
+            candidates.push(Candidate::new(scratch, sampler, batch.n_tokens() - 1));
+        }
+        let vocab = self.model.vocab();
+        let mut batch = LlamaBatch::new(candidates.len(), 1);
+        for step in 0..self.max_tokens as usize {
+            if stop.should_stop() {
+                return Err(BackendError::Stopped);
+            }
+            batch.clear();
+            for candidate in candidates.iter_mut().filter(|c| !c.done) {
+                let token = candidate.sampler.sample(&self.ctx, candidate.logits);
+                if vocab.is_eog(token) {
+                    candidate.finish(true);
+                    continue;
+                }
+                candidate.tokens.push(token);
+                candidate
+                    .text
+                    .extend(vocab.token_to_piece(token, false, None));
+                if prompt::line_complete(&String::from_utf8_lossy(&candidate.text)) {
+                    candidate.finish(true);
+                } else if looping(&candidate.tokens) {
+                    candidate.finish(false);
+                } else if step + 1 < self.max_tokens as usize {
+                    candidate.logits = batch.n_tokens();
+                    batch
+                        .add(token, (start + step) as i32, &[candidate.seq], true)
+                        .map_err(generate_error)?;
+                }
+            }
+            if batch.n_tokens() == 0 {
+                break;
+            }
+            self.ctx.decode(&mut batch).map_err(generate_error)?;
+        }
+        Ok(candidates)
+    }
+}
+
+impl Candidate {
+    fn new(seq: i32, sampler: LlamaSampler, logits: i32) -> Candidate {
+        Candidate {
+            seq,
+            sampler,
+            text: Vec::new(),
+            tokens: Vec::new(),
+            logits,
+            done: false,
+            finished: false,
+        }
+    }
+
+    fn finish(&mut self, cleanly: bool) {
+        self.done = true;
+        self.finished = cleanly;
+    }
+}
+
+/// True when the answer ends in the same few tokens over and over: a small model stuck
+/// repeating (`000000…`, `| | | |…`) never finishes the line on its own.
+fn looping(tokens: &[LlamaToken]) -> bool {
+    (1..=8).any(|period: usize| {
+        let span = (period * 3).max(12);
+        tokens.len() >= span && {
+            let tail = &tokens[tokens.len() - span..];
+            tail.iter().zip(&tail[period..]).all(|(a, b)| a == b)
+        }
+    })
 }
 
 impl Backend for Embedded<'_> {
@@ -170,54 +398,46 @@ impl Backend for Embedded<'_> {
         self.prefix_len as u32
     }
 
-    fn generate(
-        &mut self,
-        user_text: &str,
-        stop: &dyn StopCheck,
-    ) -> Result<Generation, BackendError> {
-        let tokens = self.request_tokens(user_text);
-        let budget = CONTEXT_TOKENS as usize - self.prefix_len - self.max_tokens as usize;
-        if tokens.len() > budget {
-            return Err(BackendError::Generate(format!(
-                "request too long: {} tokens, at most {budget}",
-                tokens.len()
-            )));
-        }
-        self.ctx
-            .clear_kv_cache_seq(Some(0), Some(self.prefix_len as u32), None)
-            .map_err(|e| BackendError::Generate(e.to_string()))?;
-        let mut batch = self.decode_at(&tokens, self.prefix_len)?;
-        let mut position = self.prefix_len + tokens.len();
-        let vocab = self.model.vocab();
-        let mut sampler = LlamaSampler::greedy();
-        let mut text = Vec::new();
-        let mut output_tokens = 0;
-        while output_tokens < self.max_tokens {
-            if stop.should_stop() {
-                return Err(BackendError::Stopped);
+    fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError> {
+        let count = ask.candidates.clamp(1, MAX_CANDIDATES);
+        let request = self.request_tokens(ask.request);
+        let room = request.len() + (count * self.max_tokens) as usize;
+        let (slot, context_tokens) = self.slot_for(ask.context, room)?;
+        let decoded = self.decode_candidates(slot, &request, count, stop);
+        // Whatever happened, the next request must find only the fixed prefix and the blocks.
+        self.trim(slot, count)?;
+        let candidates = decoded?;
+        let output_tokens = candidates.iter().map(|c| c.tokens.len()).max().unwrap_or(0);
+        let mut texts = Vec::new();
+        for (i, candidate) in candidates.into_iter().enumerate() {
+            // The greedy answer is always kept, finished or not: it may still be a command.
+            if i == 0 || candidate.finished {
+                texts.push(String::from_utf8_lossy(&candidate.text).into_owned());
             }
-            let token = sampler.sample(&self.ctx, batch.n_tokens() - 1);
-            if vocab.is_eog(token) {
-                break;
-            }
-            output_tokens += 1;
-            text.extend(vocab.token_to_piece(token, false, None));
-            if prompt::line_complete(&String::from_utf8_lossy(&text)) {
-                break;
-            }
-            batch.clear();
-            batch
-                .add(token, position as i32, &[0], true)
-                .map_err(|e| BackendError::Generate(e.to_string()))?;
-            self.ctx
-                .decode(&mut batch)
-                .map_err(|e| BackendError::Generate(e.to_string()))?;
-            position += 1;
         }
         Ok(Generation {
-            text: String::from_utf8_lossy(&text).into_owned(),
-            prompt_tokens: tokens.len() as u32,
-            output_tokens,
+            texts,
+            prompt_tokens: (context_tokens + request.len()) as u32,
+            output_tokens: output_tokens as u32,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(ids: &[i32]) -> Vec<LlamaToken> {
+        ids.iter().map(|&id| LlamaToken(id)).collect()
+    }
+
+    #[test]
+    fn a_repeated_tail_is_a_loop() {
+        assert!(looping(&tokens(&[5; 12])));
+        assert!(looping(&tokens(&[9, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3])));
+        assert!(!looping(&tokens(&[5; 11])));
+        assert!(!looping(&tokens(&[
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
+        ])));
     }
 }

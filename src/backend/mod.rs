@@ -13,14 +13,51 @@ use std::path::PathBuf;
 
 use crate::prompt::Turn;
 
+/// What one request asks of a backend: the final user turn, in two parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ask<'a> {
+    /// The part every request from the same place shares (the client's context block, ending
+    /// in a newline or empty). A backend may keep its evaluation for the next request.
+    pub context: &'a str,
+    /// The rest of the turn: details, the sentence, perhaps a repair line.
+    pub request: &'a str,
+    /// How many answers to produce: the first greedy, the others sampled. At least one.
+    pub candidates: u32,
+}
+
+impl<'a> Ask<'a> {
+    /// One greedy answer to `request` with no shared part.
+    pub fn plain(request: &'a str) -> Ask<'a> {
+        Ask {
+            context: "",
+            request,
+            candidates: 1,
+        }
+    }
+
+    /// The whole user turn, for backends that send it in one piece.
+    pub fn user_text(&self) -> String {
+        format!("{}{}", self.context, self.request)
+    }
+}
+
 /// What a backend produced for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generation {
-    /// The model's raw answer, before extraction.
-    pub text: String,
-    /// Prompt tokens evaluated for this request alone.
+    /// The raw answers, before extraction: the greedy one first, then the sampled ones that
+    /// finished. Never empty.
+    pub texts: Vec<String>,
+    /// Prompt tokens evaluated for this request: the shared part only when it was not kept.
     pub prompt_tokens: u32,
+    /// Decoding steps: the tokens of the longest answer kept.
     pub output_tokens: u32,
+}
+
+impl Generation {
+    /// The greedy answer.
+    pub fn text(&self) -> &str {
+        self.texts.first().map(String::as_str).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,11 +99,7 @@ pub trait Backend {
     /// Tokens of the fixed prompt part, evaluated once when the backend opened.
     fn fixed_prompt_tokens(&self) -> u32;
     /// Answers the final user turn, continuing the fixed conversation given at open.
-    fn generate(
-        &mut self,
-        user_text: &str,
-        stop: &dyn StopCheck,
-    ) -> Result<Generation, BackendError>;
+    fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError>;
 }
 
 /// Everything needed to open a backend, decided by the daemon's config.

@@ -2,14 +2,15 @@
 //!
 //! Never the proof of a feature: tests of generation use the real model. The "model" file holds
 //! lines `TEXT => COMMAND`; a request whose sentence contains TEXT gets COMMAND, any other gets
-//! `echo <sentence>`. A repair request (`prompt::repair_text`) is matched on its repair line
+//! `echo <sentence>`. Several rules with the same TEXT give that many candidates, in order, when
+//! the request asks for more than one. A repair request (`prompt::repair_text`) is matched on its repair line
 //! first, which names the failed command and its problem, so a rule `failed => COMMAND` answers
 //! every repair; then on the sentence as before. `CMDAI_SCRIPTED_TOKEN_MS` makes each word take that long, so tests can
 //! exercise deadlines, cancellation and a full queue deterministically.
 
 use std::time::Duration;
 
-use super::{Backend, BackendError, BackendSpec, Generation, StopCheck};
+use super::{Ask, Backend, BackendError, BackendSpec, Generation, StopCheck};
 use crate::prompt;
 
 pub struct Scripted {
@@ -37,19 +38,22 @@ impl Scripted {
         })
     }
 
-    fn answer(&self, user_text: &str) -> String {
+    fn answers(&self, user_text: &str) -> Vec<String> {
         let sentence = sentence_of(user_text);
         prompt::repair_line(user_text)
-            .and_then(|line| self.rule_for(line))
-            .or_else(|| self.rule_for(sentence))
-            .unwrap_or_else(|| format!("echo {sentence}"))
+            .and_then(|line| self.rules_for(line))
+            .or_else(|| self.rules_for(sentence))
+            .unwrap_or_else(|| vec![format!("echo {sentence}")])
     }
 
-    fn rule_for(&self, text: &str) -> Option<String> {
-        self.rules
+    /// Every answer of the first rule whose TEXT occurs in `text`.
+    fn rules_for(&self, text: &str) -> Option<Vec<String>> {
+        let (key, _) = self
+            .rules
             .iter()
-            .find(|(from, _)| text.contains(from.as_str()))
-            .map(|(_, to)| to.clone())
+            .find(|(from, _)| text.contains(from.as_str()))?;
+        let answers = self.rules.iter().filter(|(from, _)| from == key);
+        Some(answers.map(|(_, to)| to.clone()).collect())
     }
 }
 
@@ -75,24 +79,22 @@ impl Backend for Scripted {
         0
     }
 
-    fn generate(
-        &mut self,
-        user_text: &str,
-        stop: &dyn StopCheck,
-    ) -> Result<Generation, BackendError> {
-        let answer = self.answer(user_text);
-        let mut output_tokens = 0;
-        for _ in answer.split_whitespace() {
+    fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError> {
+        let mut texts = self.answers(ask.request);
+        texts.truncate(ask.candidates.max(1) as usize);
+        // Candidates are decoded side by side: the time is the longest one's.
+        let steps = texts.iter().map(|t| t.split_whitespace().count());
+        let output_tokens = steps.max().unwrap_or(0);
+        for _ in 0..output_tokens {
             if stop.should_stop() {
                 return Err(BackendError::Stopped);
             }
             std::thread::sleep(self.token_delay);
-            output_tokens += 1;
         }
         Ok(Generation {
-            text: answer,
-            prompt_tokens: user_text.split_whitespace().count() as u32,
-            output_tokens,
+            texts,
+            prompt_tokens: ask.user_text().split_whitespace().count() as u32,
+            output_tokens: output_tokens as u32,
         })
     }
 }

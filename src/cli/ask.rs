@@ -9,7 +9,10 @@ use super::verdict::Outcome;
 use super::{print_stdout, Failure};
 use crate::client::{self, ClientError, StartOptions};
 use crate::context;
-use crate::protocol::{EngineState, ErrorKind, Request, Response, Suggestion};
+use crate::prompt;
+use crate::protocol::{
+    Alternative, EngineState, ErrorKind, GenerateRequest, Request, Response, Suggestion,
+};
 use crate::validate::Action;
 
 #[derive(Debug, Args)]
@@ -24,9 +27,16 @@ pub struct AskArgs {
     #[arg(long, value_parser = ["bash", "zsh", "fish"])]
     pub shell: Option<String>,
     /// Print a JSON object instead of the bare command: cmd, risk, blocked, reasons, syntax_ok,
-    /// missing_tools, backend, model, elapsed_ms, repaired (a held-back command is shown here)
+    /// missing_tools, backend, model, elapsed_ms, repaired, alternatives (a held-back command is
+    /// shown here)
     #[arg(long)]
     pub json: bool,
+    /// Print what the model would be told about this sentence and where it is typed (the
+    /// directory's entries, git state, system, tools, the first lines of files the sentence
+    /// names, secrets redacted) and exit without asking. Parts can be switched off in the
+    /// `[context]` table of config.toml, or all with CMDAI_CONTEXT=off
+    #[arg(long)]
+    pub show_context: bool,
     /// Give up after this many seconds, first model load included
     #[arg(
         long,
@@ -51,7 +61,12 @@ pub fn run(args: AskArgs) -> Result<(), Failure> {
         ));
     }
     let shell = context::detect_shell(args.shell.as_deref());
-    let suggestion = ask_with_retries(sentence, shell, started + timeout, true)?;
+    let options = context::options().map_err(Failure::error)?;
+    let request = context::build_request(sentence, shell, 0, &options);
+    if args.show_context {
+        return print_stdout(&format!("{}\n", prompt::user_turn(&request)));
+    }
+    let suggestion = ask_with_retries(request, started + timeout, true)?;
     let outcome = Outcome::of_suggestion(&suggestion);
     if args.json {
         let answer = AskJson::new(&suggestion, outcome.clone(), started);
@@ -75,6 +90,8 @@ struct AskJson<'a> {
     daemon_ms: u32,
     prompt_tokens: u32,
     output_tokens: u32,
+    /// The other candidates that passed the checks, best first.
+    alternatives: &'a [Alternative],
 }
 
 impl<'a> AskJson<'a> {
@@ -89,6 +106,7 @@ impl<'a> AskJson<'a> {
             daemon_ms: suggestion.elapsed_ms,
             prompt_tokens: suggestion.prompt_tokens,
             output_tokens: suggestion.output_tokens,
+            alternatives: &suggestion.alternatives,
         }
     }
 }
@@ -106,8 +124,7 @@ fn autostart_enabled() -> bool {
 /// `announce` prints a note while the model loads; the widgets show their own marker and read
 /// stderr as the verdict, so they pass `false`.
 pub(super) fn ask_with_retries(
-    sentence: String,
-    shell: String,
+    mut request: GenerateRequest,
     deadline: Instant,
     announce: bool,
 ) -> Result<Suggestion, Failure> {
@@ -118,9 +135,8 @@ pub(super) fn ask_with_retries(
         if left.is_zero() {
             return Err(Failure::error(ClientError::Timeout(Duration::ZERO)));
         }
-        let deadline_ms = left.as_millis().min(u128::from(u32::MAX)) as u32;
-        let request = context::build_request(sentence.clone(), shell.clone(), deadline_ms);
-        match client::request(&Request::Generate(request), left) {
+        request.deadline_ms = left.as_millis().min(u128::from(u32::MAX)) as u32;
+        match client::request(&Request::Generate(request.clone()), left) {
             Ok(Response::Suggestion(s)) => return Ok(s),
             Ok(other) => return Err(Failure::error(format!("unexpected answer {other:?}"))),
             Err(ClientError::Daemon(e)) if e.kind == ErrorKind::Loading => {

@@ -5,6 +5,7 @@
 
 mod ask;
 mod check_cmd;
+mod cycle;
 mod daemon_cmd;
 mod model_cmd;
 mod shell_cmd;

@@ -1,4 +1,4 @@
-//! `cmdai model list|pull`.
+//! `cmdai model list|pull|path`.
 
 use clap::Subcommand;
 
@@ -19,12 +19,23 @@ pub enum ModelCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Print the file a model setting names (a role or a path), for other tools to load
+    Path {
+        /// A role (default, small, tests) or a path to a GGUF file
+        #[arg(default_value = "default")]
+        model: String,
+    },
 }
 
 pub fn run(command: ModelCommand) -> Result<(), Failure> {
     match command {
         ModelCommand::List => list(),
         ModelCommand::Pull { role, force } => pull(&role, force),
+        ModelCommand::Path { model } => {
+            let path = model::resolve(&model);
+            model::check_file(&path).map_err(Failure::error)?;
+            print_stdout(&format!("{}\n", path.display()))
+        }
     }
 }
 

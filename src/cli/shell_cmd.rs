@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
+use super::cycle;
 use super::verdict::Outcome;
 use super::{print_stdout, Failure};
 use crate::context;
@@ -66,12 +67,73 @@ pub fn suggest() -> Result<(), Failure> {
         .and_then(|t| t.parse::<f64>().ok())
         .and_then(|t| Duration::try_from_secs_f64(t).ok())
         .unwrap_or(Duration::from_secs(60));
-    let suggestion = super::ask::ask_with_retries(buffer, shell, started + timeout, false)?;
+    let options = context::options().map_err(Failure::error)?;
+    if let Some(shown) = cycle::load().filter(|s| s.on_show(&buffer)) {
+        return next_candidate(shown, shell, &options, started + timeout);
+    }
+    let request = context::build_request(buffer.clone(), shell, 0, &options);
+    let suggestion = super::ask::ask_with_retries(request, started + timeout, false)?;
     if suggestion.command.trim().is_empty() {
         return Err(Failure::error(
             "the model gave no command; rephrase and try again",
         ));
     }
-    Outcome::of_suggestion(&suggestion).announce()?;
+    cycle::save(cycle::Shown::of(&buffer, &suggestion).as_ref());
+    let outcome = Outcome::of_suggestion(&suggestion);
+    if outcome.message().is_none() && !suggestion.alternatives.is_empty() {
+        let more = suggestion.alternatives.len();
+        let s = if more == 1 { "" } else { "s" };
+        eprintln!("cmdai: {more} other candidate{s}: press the key again to see the next");
+    }
+    outcome.announce()?;
     print_stdout(&suggestion.command)
+}
+
+/// The key pressed on the command it just inserted: the next candidate, asking the daemon for
+/// several for the same sentence the first time there is no other.
+fn next_candidate(
+    shown: cycle::Shown,
+    shell: String,
+    options: &context::ContextOptions,
+    deadline: Instant,
+) -> Result<(), Failure> {
+    let shown = if shown.wants_more() {
+        let mut request = context::build_request(shown.sentence.clone(), shell, 0, options);
+        request.candidates = MORE_CANDIDATES;
+        let more = super::ask::ask_with_retries(request, deadline, false)?;
+        shown.with_more(&more)
+    } else {
+        shown
+    };
+    let Some(next) = shown.next() else {
+        cycle::save(Some(&shown));
+        return Err(Failure {
+            code: 1,
+            message: "no other candidates for this sentence: edit the line, or undo to get the \
+                      sentence back"
+                .into(),
+        });
+    };
+    cycle::save(Some(&next));
+    show_choice(&next)
+}
+
+/// How many candidates the second key press asks for.
+const MORE_CANDIDATES: u8 = 4;
+
+/// Puts the remembered candidate on show, with its place in the cycle and its own risk line.
+fn show_choice(shown: &cycle::Shown) -> Result<(), Failure> {
+    let choice = shown.current();
+    let outcome = Outcome {
+        risk: choice.risk,
+        blocked: false,
+        reasons: &choice.reasons,
+        syntax_ok: true,
+        missing_tools: &[],
+    };
+    match outcome.message() {
+        Some(message) => eprintln!("cmdai: {}; {message}", shown.position()),
+        None => eprintln!("cmdai: {}", shown.position()),
+    }
+    print_stdout(&choice.command)
 }

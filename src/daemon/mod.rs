@@ -60,6 +60,14 @@ pub fn backend_spec(config: &Config) -> BackendSpec {
     }
 }
 
+/// How the engine weighs and holds back candidates under `config`.
+pub fn policy(config: &Config) -> review::Policy {
+    review::Policy {
+        candidates: config.candidates,
+        safety: config.safety,
+    }
+}
+
 /// State shared by every connection.
 struct Shared {
     engine: Engine,
@@ -98,7 +106,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         spec.threads
     );
     let shared = Arc::new(Shared {
-        engine: Engine::spawn(spec.clone(), config.queue, config.safety)
+        engine: Engine::spawn(spec.clone(), config.queue, policy(&config))
             .context("could not start the engine")?,
         spec,
         timeout: Duration::from_millis(u64::from(config.timeout_ms)),
@@ -167,14 +175,17 @@ fn rss_bytes() -> u64 {
 pub fn once(overrides: &Overrides, sentence: &str, shell: &str) -> anyhow::Result<Suggestion> {
     let config = effective_config(overrides)?;
     let spec = backend_spec(&config);
-    let request = context::build_request(sentence.into(), shell.into(), config.timeout_ms);
+    let options = context::options()?;
+    let request =
+        context::build_request(sentence.into(), shell.into(), config.timeout_ms, &options);
     let started = Instant::now();
     let mut outcome = None;
     backend::open(&spec, &mut |backend| {
         // The request's own time starts once the model is loaded, as in the daemon.
         let deadline = Instant::now() + Duration::from_millis(u64::from(config.timeout_ms));
         let stop = || Instant::now() >= deadline;
-        let result = review::generate(backend, &request, deadline, &stop).map(|reviewed| {
+        let result = review::generate(backend, &request, policy(&config), deadline, &stop);
+        let result = result.map(|reviewed| {
             let suggestion = reviewed.into_suggestion(backend, config.safety);
             Suggestion {
                 elapsed_ms: started.elapsed().as_millis() as u32,

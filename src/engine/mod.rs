@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::backend::{self, Backend, BackendError, BackendSpec};
 use crate::protocol::{EngineState, ErrorKind, GenerateRequest, Suggestion, WireError};
 use crate::validate::Safety;
+use review::Policy;
 
 pub struct Job {
     pub request: GenerateRequest,
@@ -52,8 +53,9 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the worker thread, which opens the backend and then serves jobs until every
-    /// `Engine` handle is dropped. `safety` decides which commands are marked held back.
-    pub fn spawn(spec: BackendSpec, queue: usize, safety: Safety) -> std::io::Result<Engine> {
+    /// `Engine` handle is dropped. `policy` says how many candidates to weigh and which commands
+    /// are marked held back.
+    pub fn spawn(spec: BackendSpec, queue: usize, policy: Policy) -> std::io::Result<Engine> {
         let (jobs, rx) = mpsc::channel(queue.max(1));
         let stats = Arc::new(Mutex::new(EngineStats {
             state: EngineState::Loading,
@@ -68,13 +70,13 @@ impl Engine {
             request_prompt_tokens: 0,
             requests_cancelled: 0,
             requests_pending: 0,
-            safety,
+            safety: policy.safety,
             commands_held_back: 0,
         }));
         let worker_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("cmdai-engine".into())
-            .spawn(move || run_worker(spec, rx, worker_stats))?;
+            .spawn(move || run_worker(spec, policy, rx, worker_stats))?;
         Ok(Engine { jobs, stats })
     }
 
@@ -123,7 +125,12 @@ fn lock(stats: &Mutex<EngineStats>) -> MutexGuard<'_, EngineStats> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn run_worker(spec: BackendSpec, mut jobs: mpsc::Receiver<Job>, stats: Arc<Mutex<EngineStats>>) {
+fn run_worker(
+    spec: BackendSpec,
+    policy: Policy,
+    mut jobs: mpsc::Receiver<Job>,
+    stats: Arc<Mutex<EngineStats>>,
+) {
     let started = Instant::now();
     let result = backend::open(&spec, &mut |backend| {
         {
@@ -143,7 +150,7 @@ fn run_worker(spec: BackendSpec, mut jobs: mpsc::Receiver<Job>, stats: Arc<Mutex
             backend.fixed_prompt_tokens()
         );
         while let Some(job) = jobs.blocking_recv() {
-            serve_job(backend, job, &stats);
+            serve_job(backend, policy, job, &stats);
         }
     });
     if let Err(err) = result {
@@ -161,13 +168,13 @@ fn run_worker(spec: BackendSpec, mut jobs: mpsc::Receiver<Job>, stats: Arc<Mutex
     }
 }
 
-fn serve_job(backend: &mut dyn Backend, job: Job, stats: &Mutex<EngineStats>) {
-    answer_job(backend, job, stats);
+fn serve_job(backend: &mut dyn Backend, policy: Policy, job: Job, stats: &Mutex<EngineStats>) {
+    answer_job(backend, policy, job, stats);
     let mut s = lock(stats);
     s.requests_pending = s.requests_pending.saturating_sub(1);
 }
 
-fn answer_job(backend: &mut dyn Backend, job: Job, stats: &Mutex<EngineStats>) {
+fn answer_job(backend: &mut dyn Backend, policy: Policy, job: Job, stats: &Mutex<EngineStats>) {
     let Job {
         request,
         deadline,
@@ -180,7 +187,7 @@ fn answer_job(backend: &mut dyn Backend, job: Job, stats: &Mutex<EngineStats>) {
         let _ = reply.send(Err(stopped_error(&cancel, stats)));
         return;
     }
-    let outcome = review::generate(backend, &request, deadline, &stop);
+    let outcome = review::generate(backend, &request, policy, deadline, &stop);
     let result = match outcome {
         Ok(reviewed) => {
             let mut s = lock(stats);

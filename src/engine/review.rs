@@ -1,21 +1,34 @@
 //! Every generated command is checked before it leaves the engine: its risk, the target shell's
-//! own syntax check, and the tools it runs against the user's PATH. A syntax error or a missing
-//! tool earns one repair round, with the problem shown to the model, when the deadline leaves
-//! at least as much time as the first answer took.
+//! own syntax check, and the tools it runs against the user's PATH.
+//!
+//! A request asks the backend for a few candidates at once (the greedy answer and low-temperature
+//! samples, decoded side by side). Each distinct command is checked; the winner is the one with
+//! no faults and not held back, most often proposed, the greedy one on a tie. The others that
+//! pass become alternatives. When even the winner has a syntax error or a missing tool, one
+//! repair round shows the problem to the model, if the deadline leaves at least as much time as
+//! the first round took.
 //!
 //! This runs on the engine thread, beside the backend that a repair needs, so the engine stays
 //! one loop with one owner. The cost: the syntax check spawns the target shell (a few
-//! milliseconds per check, two checks with a repair), and a queued request waits for that too.
+//! milliseconds per distinct candidate), and a queued request waits for that too.
 
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, BackendError, StopCheck};
+use crate::backend::{Ask, Backend, BackendError, StopCheck};
 use crate::prompt;
-use crate::protocol::{GenerateRequest, Suggestion};
+use crate::protocol::{Alternative, GenerateRequest, Suggestion};
 use crate::validate::{self, Action, Report, Safety, Shell, Syntax};
 
 /// Room left after a repair round for checking its answer and replying before the deadline.
 const REPLY_MARGIN: Duration = Duration::from_millis(100);
+
+/// How a request is reviewed: how many candidates to ask for, and the safety setting that
+/// decides which are held back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub candidates: u32,
+    pub safety: Safety,
+}
 
 /// A generated command with what the checks found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +39,10 @@ pub struct Reviewed {
     pub repaired: bool,
     /// Prompt tokens evaluated, both rounds together.
     pub prompt_tokens: u32,
-    /// Tokens generated, both rounds together.
+    /// Decoding steps, both rounds together.
     pub output_tokens: u32,
+    /// Other candidates that passed every check, best first.
+    pub alternatives: Vec<(String, Report)>,
 }
 
 impl Reviewed {
@@ -55,33 +70,53 @@ impl Reviewed {
             },
             missing_tools,
             repaired: self.repaired,
+            alternatives: self
+                .alternatives
+                .into_iter()
+                .map(|(command, report)| Alternative {
+                    command,
+                    risk: report.risk,
+                    reasons: report.reasons,
+                })
+                .collect(),
         }
     }
 }
 
-/// Generates a command for `request`, checks it, and repairs it once if it needs and the
-/// deadline allows. `stop` is the job's own (cancel or deadline).
+/// Generates candidates for `request`, checks them, picks one and repairs it once if it needs
+/// and the deadline allows. `stop` is the job's own (cancel or deadline).
 pub fn generate(
     backend: &mut dyn Backend,
     request: &GenerateRequest,
+    policy: Policy,
     deadline: Instant,
     stop: &dyn StopCheck,
 ) -> Result<Reviewed, BackendError> {
     let shell = Shell::from_name(&request.shell).unwrap_or(Shell::Bash);
     let check = |command: &str| validate::check(command, shell, &request.path);
-    generate_with(backend, request, deadline, stop, &check)
+    generate_with(backend, request, policy, deadline, stop, &check)
 }
 
-/// `generate` with the checks passed in, so the repair logic can be tested on its own.
+/// `generate` with the checks passed in, so the selection and repair logic can be tested alone.
 fn generate_with(
     backend: &mut dyn Backend,
     request: &GenerateRequest,
+    policy: Policy,
     deadline: Instant,
     stop: &dyn StopCheck,
     check: &dyn Fn(&str) -> Report,
 ) -> Result<Reviewed, BackendError> {
     let started = Instant::now();
-    let first = attempt(backend, &prompt::request_text(request), stop, check)?;
+    let candidates = match request.candidates {
+        0 => policy.candidates,
+        asked => u32::from(asked),
+    };
+    let ask = Ask {
+        context: &request.context,
+        request: &prompt::request_text(request),
+        candidates: candidates.clamp(1, 4),
+    };
+    let first = choose(backend.generate(&ask, stop)?, policy.safety, check);
     let Some(repair) = prompt::repair_text(request, &first.command, &first.report) else {
         return Ok(first);
     };
@@ -90,8 +125,13 @@ fn generate_with(
     }
     let repair_by = deadline.checked_sub(REPLY_MARGIN).unwrap_or(deadline);
     let repair_stop = || stop.should_stop() || Instant::now() >= repair_by;
-    match attempt(backend, &repair, &repair_stop, check) {
-        Ok(second) => Ok(better(first, second)),
+    let ask = Ask {
+        candidates: 1,
+        request: &repair,
+        ..ask
+    };
+    match backend.generate(&ask, &repair_stop) {
+        Ok(generation) => Ok(better(first, choose(generation, policy.safety, check))),
         // Cancelled, or past the deadline: nobody is waiting for any answer.
         Err(BackendError::Stopped) if stop.should_stop() => Err(BackendError::Stopped),
         Err(BackendError::Stopped) => Ok(first),
@@ -102,21 +142,86 @@ fn generate_with(
     }
 }
 
-fn attempt(
-    backend: &mut dyn Backend,
-    user_text: &str,
-    stop: &dyn StopCheck,
+/// One distinct command among the candidates.
+struct Proposal {
+    command: String,
+    report: Report,
+    votes: usize,
+}
+
+/// Picks the best of the candidates in `generation`: fewest faults, not held back, most votes,
+/// earliest (the greedy answer comes first). The rest that pass every check are alternatives.
+fn choose(
+    generation: crate::backend::Generation,
+    safety: Safety,
     check: &dyn Fn(&str) -> Report,
-) -> Result<Reviewed, BackendError> {
-    let generation = backend.generate(user_text, stop)?;
-    let command = prompt::extract_command(&generation.text);
-    Ok(Reviewed {
-        report: check(&command),
-        command,
+) -> Reviewed {
+    let mut proposals: Vec<(String, Proposal)> = Vec::new();
+    for text in &generation.texts {
+        let command = prompt::extract_command(text);
+        if command.is_empty() && !proposals.is_empty() {
+            continue;
+        }
+        let key = vote_key(&command);
+        match proposals.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, proposal)) => proposal.votes += 1,
+            None => {
+                let report = check(&command);
+                proposals.push((
+                    key,
+                    Proposal {
+                        command,
+                        report,
+                        votes: 1,
+                    },
+                ));
+            }
+        }
+    }
+    let mut ranked: Vec<Proposal> = proposals.into_iter().map(|(_, p)| p).collect();
+    // A stable sort keeps the greedy answer ahead of any other with the same standing.
+    ranked.sort_by_key(|p| {
+        let held_back = validate::action(p.report.risk, safety) == Action::HoldBack;
+        (
+            p.command.is_empty(),
+            faults(&p.report),
+            held_back,
+            std::cmp::Reverse(p.votes),
+        )
+    });
+    let mut ranked = ranked.into_iter();
+    let best = ranked.next().unwrap_or(Proposal {
+        command: String::new(),
+        report: check(""),
+        votes: 0,
+    });
+    let alternatives = ranked
+        .filter(|p| {
+            !p.command.is_empty()
+                && faults(&p.report) == (false, 0)
+                && validate::action(p.report.risk, safety) != Action::HoldBack
+        })
+        .map(|p| (p.command, p.report))
+        .collect();
+    Reviewed {
+        command: best.command,
+        report: best.report,
         repaired: false,
         prompt_tokens: generation.prompt_tokens,
         output_tokens: generation.output_tokens,
-    })
+        alternatives,
+    }
+}
+
+/// Candidates that differ only in spacing, or in the kind of quotes where nothing inside them
+/// could expand, count as one.
+fn vote_key(command: &str) -> String {
+    let spaced = command.split_whitespace().collect::<Vec<_>>().join(" ");
+    if spaced.contains(['$', '`', '\\', '!']) {
+        spaced
+    } else {
+        spaced.replace('"', "'")
+    }
 }
 
 /// The repair replaces the first answer only when it has fewer problems; a tie keeps the first.
@@ -151,19 +256,26 @@ mod tests {
     use crate::backend::Generation;
     use crate::validate::Risk;
 
-    /// Answers the n-th generation with the n-th line, taking `delay` for each.
+    /// Answers the n-th generation with the n-th set of candidates, taking `delay` for each.
     struct Canned {
-        answers: Vec<&'static str>,
+        answers: Vec<Vec<&'static str>>,
         delay: Duration,
         asked: Vec<String>,
+        candidates: Vec<u32>,
     }
 
     impl Canned {
+        /// One candidate per round.
         fn new(answers: &[&'static str]) -> Canned {
+            Canned::rounds(answers.iter().map(|a| vec![*a]).collect())
+        }
+
+        fn rounds(answers: Vec<Vec<&'static str>>) -> Canned {
             Canned {
-                answers: answers.to_vec(),
+                answers,
                 delay: Duration::ZERO,
                 asked: Vec::new(),
+                candidates: Vec::new(),
             }
         }
     }
@@ -183,17 +295,18 @@ mod tests {
 
         fn generate(
             &mut self,
-            user_text: &str,
+            ask: &Ask,
             stop: &dyn StopCheck,
         ) -> Result<Generation, BackendError> {
             std::thread::sleep(self.delay);
             if stop.should_stop() {
                 return Err(BackendError::Stopped);
             }
-            let text = self.answers[self.asked.len()].to_string();
-            self.asked.push(user_text.to_string());
+            let texts = self.answers[self.asked.len()].iter().map(|t| t.to_string());
+            self.asked.push(ask.request.to_string());
+            self.candidates.push(ask.candidates);
             Ok(Generation {
-                text,
+                texts: texts.collect(),
                 prompt_tokens: 10,
                 output_tokens: 2,
             })
@@ -231,8 +344,13 @@ mod tests {
         }
     }
 
+    const POLICY: Policy = Policy {
+        candidates: 3,
+        safety: Safety::Normal,
+    };
+
     fn review(backend: &mut Canned, deadline: Instant) -> Result<Reviewed, BackendError> {
-        generate_with(backend, &request(), deadline, &|| false, &check)
+        generate_with(backend, &request(), POLICY, deadline, &|| false, &check)
     }
 
     fn far() -> Instant {
@@ -319,8 +437,59 @@ mod tests {
             cancelled.set(true);
             now
         };
-        let result = generate_with(&mut backend, &request(), far(), &stop, &check);
+        let result = generate_with(&mut backend, &request(), POLICY, far(), &stop, &check);
         assert!(matches!(result, Err(BackendError::Stopped)), "{result:?}");
+    }
+
+    #[test]
+    fn the_most_proposed_command_wins_and_the_rest_are_alternatives() {
+        let mut backend = Canned::rounds(vec![vec!["ls -a", "ls  -l", "echo (", "ls -l", "ls -S"]]);
+        let reviewed = review(&mut backend, far()).unwrap();
+        assert_eq!(reviewed.command, "ls  -l", "two votes beat the greedy one");
+        let alternatives: Vec<_> = reviewed.alternatives.iter().map(|(c, _)| c).collect();
+        assert_eq!(alternatives, ["ls -a", "ls -S"], "faulty ones are left out");
+        assert_eq!(backend.candidates, [3], "the policy's count was asked for");
+        let mut backend = Canned::new(&["ls"]);
+        let asking = GenerateRequest {
+            candidates: 4,
+            ..request()
+        };
+        generate_with(&mut backend, &asking, POLICY, far(), &|| false, &check).unwrap();
+        assert_eq!(backend.candidates, [4], "the request's own count wins");
+    }
+
+    #[test]
+    fn a_tie_keeps_the_greedy_answer_and_quotes_do_not_split_votes() {
+        let mut backend = Canned::rounds(vec![vec!["ls -a", "ls -l"]]);
+        assert_eq!(review(&mut backend, far()).unwrap().command, "ls -a");
+        let mut backend = Canned::rounds(vec![vec![
+            "ls -a",
+            "find . -name '*.py'",
+            "find . -name \"*.py\"",
+        ]]);
+        assert_eq!(
+            review(&mut backend, far()).unwrap().command,
+            "find . -name '*.py'"
+        );
+        // Inside double quotes a `$` expands; inside single quotes it does not.
+        assert_ne!(vote_key("echo \"$HOME\""), vote_key("echo '$HOME'"));
+    }
+
+    #[test]
+    fn a_faulty_or_held_back_candidate_loses_to_a_clean_one() {
+        let mut backend = Canned::rounds(vec![vec!["echo (", "echo (", "ls"]]);
+        let reviewed = review(&mut backend, far()).unwrap();
+        assert_eq!(reviewed.command, "ls");
+        assert_eq!(backend.asked.len(), 1, "nothing to repair");
+        let mut backend = Canned::rounds(vec![vec!["rm -r x", "ls"]]);
+        let policy = Policy {
+            safety: Safety::Strict,
+            ..POLICY
+        };
+        let reviewed =
+            generate_with(&mut backend, &request(), policy, far(), &|| false, &check).unwrap();
+        assert_eq!(reviewed.command, "ls");
+        assert!(reviewed.alternatives.is_empty(), "held back: not offered");
     }
 
     #[test]

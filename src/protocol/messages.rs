@@ -24,6 +24,16 @@ pub struct GenerateRequest {
     pub os: String,
     /// How long the client will wait, in milliseconds; the engine gives up after that.
     pub deadline_ms: u32,
+    /// What the model is told about where the user is (directory and listing, git, system,
+    /// tools), rendered by the client so that `cmdai ask --show-context` prints exactly what is
+    /// sent. The same for every request from one place, so a daemon may keep its evaluation.
+    pub context: String,
+    /// Facts for this sentence alone: the first lines of files and the entries of folders it
+    /// names. Rendered by the client; may be empty.
+    pub details: String,
+    /// How many candidates to weigh (1 to 4); 0 leaves it to the daemon's setting. The widgets
+    /// ask for more when the user wants another command for the same sentence.
+    pub candidates: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +74,17 @@ pub struct Suggestion {
     pub missing_tools: Vec<String>,
     /// The first answer failed the syntax or tool check and this is the model's second try.
     pub repaired: bool,
+    /// Other candidates that passed the checks and are not held back, best first; the widgets'
+    /// second key press cycles through them.
+    pub alternatives: Vec<Alternative>,
+}
+
+/// A candidate command beside the chosen one, with its risk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alternative {
+    pub command: String,
+    pub risk: Risk,
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

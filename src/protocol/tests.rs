@@ -10,7 +10,7 @@ fn frame_of<T: Serialize>(kind: FrameKind, message: &T) -> Vec<u8> {
 
 /// The protocol version the bytes in this file were written for. Bumping `PROTOCOL_VERSION`
 /// means checking every golden frame here again and then this number.
-const GOLDEN_VERSION: u16 = 2;
+const GOLDEN_VERSION: u16 = 3;
 
 fn header_bytes(kind: u16, len: u32) -> Vec<u8> {
     let mut out = b"CMDI".to_vec();
@@ -73,6 +73,9 @@ fn golden_generate_request() {
         path: "/bin".into(),
         os: "Linux x86_64".into(),
         deadline_ms: 1000,
+        context: "C".into(),
+        details: "D".into(),
+        candidates: 4,
     });
     let mut body = vec![1u8];
     for field in ["ls", "bash", "/", "/bin", "Linux x86_64"] {
@@ -80,6 +83,7 @@ fn golden_generate_request() {
         body.extend_from_slice(field.as_bytes());
     }
     body.extend_from_slice(&[251, 0xe8, 0x03]); // varint u16 marker, then 1000 LE
+    body.extend_from_slice(&[1, b'C', 1, b'D', 4]); // context, details, candidates
     let mut expected = header_bytes(1, body.len() as u32);
     expected.extend_from_slice(&body);
     assert_eq!(frame_of(FrameKind::Request, &request), expected);
@@ -108,6 +112,11 @@ fn golden_suggestion() {
         syntax_error: Some("e".into()),
         missing_tools: vec!["t".into()],
         repaired: true,
+        alternatives: vec![Alternative {
+            command: "a".into(),
+            risk: Risk::Moderate,
+            reasons: Vec::new(),
+        }],
     });
     let body = [
         1, // Response::Suggestion
@@ -119,6 +128,7 @@ fn golden_suggestion() {
         1, 1, b'e', // syntax_error: Some
         1, 1, b't', // missing_tools: one string
         1,    // repaired
+        1, 1, b'a', 1, 0, // alternatives: one, "a", Risk::Moderate, no reasons
     ];
     let mut expected = header_bytes(2, body.len() as u32);
     expected.extend_from_slice(&body);
@@ -199,6 +209,11 @@ fn every_message_round_trips() {
             syntax_error: None,
             missing_tools: Vec::new(),
             repaired: false,
+            alternatives: vec![Alternative {
+                command: "ls -lS".into(),
+                risk: Risk::Safe,
+                reasons: Vec::new(),
+            }],
         }),
         Response::Status(status),
         Response::ShuttingDown,

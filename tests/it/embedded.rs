@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-use cmdai::backend::{self, Backend, BackendError, BackendSpec};
+use cmdai::backend::{self, Ask, Backend, BackendError, BackendSpec};
 use cmdai::engine::review;
 use cmdai::prompt;
 use cmdai::protocol::GenerateRequest;
@@ -23,17 +23,29 @@ fn spec() -> Option<BackendSpec> {
     })
 }
 
+const CONTEXT: &str = "Directory: notes\nEntries: notes.txt, todo.txt\n";
+
 fn request(sentence: &str) -> GenerateRequest {
     GenerateRequest {
         sentence: sentence.into(),
         shell: "bash".into(),
         cwd: "/home/user".into(),
+        context: CONTEXT.into(),
         ..GenerateRequest::default()
     }
 }
 
 fn user_text(sentence: &str) -> String {
     prompt::request_text(&request(sentence))
+}
+
+/// One greedy answer to `text` from the directory in `CONTEXT`.
+fn ask(text: &str) -> Ask<'_> {
+    Ask {
+        context: CONTEXT,
+        request: text,
+        candidates: 1,
+    }
 }
 
 fn with_backend(run: impl FnOnce(&mut dyn Backend)) {
@@ -47,23 +59,80 @@ fn with_backend(run: impl FnOnce(&mut dyn Backend)) {
 fn answers_one_line_within_the_token_cap_and_reuses_the_cache() {
     with_backend(|backend| {
         assert!(backend.fixed_prompt_tokens() > 100);
-        let first = backend
-            .generate(&user_text("list files sorted by size"), &|| false)
-            .unwrap();
-        let command = prompt::extract_command(&first.text);
-        assert!(!command.is_empty(), "{:?}", first.text);
+        let sentence = user_text("list files sorted by size");
+        let first = backend.generate(&ask(&sentence), &|| false).unwrap();
+        let command = prompt::extract_command(first.text());
+        assert!(!command.is_empty(), "{:?}", first.texts);
         assert!(!command.contains('\n'));
         assert!(first.output_tokens <= MAX_TOKENS);
         assert!(first.prompt_tokens < backend.fixed_prompt_tokens());
         // Another request in between must not leak into the next: the cache is trimmed back
-        // to the fixed prefix, so the same request gives the same greedy answer.
+        // to the fixed prefix and the context block, so the same request gives the same
+        // greedy answer, and pays only for its own tokens now that the block is kept.
         backend
-            .generate(&user_text("count lines in notes.txt"), &|| false)
+            .generate(&ask(&user_text("count lines in notes.txt")), &|| false)
             .unwrap();
-        let again = backend
-            .generate(&user_text("list files sorted by size"), &|| false)
-            .unwrap();
-        assert_eq!(again, first);
+        let again = backend.generate(&ask(&sentence), &|| false).unwrap();
+        assert_eq!(again.texts, first.texts);
+        let context_tokens = first.prompt_tokens - again.prompt_tokens;
+        assert!(
+            context_tokens >= 10,
+            "the context block was evaluated again"
+        );
+    });
+}
+
+/// Five other places push the first one's block out of the slots; coming back evaluates it
+/// again, and the answer is the same as when it was fresh.
+#[test]
+fn context_blocks_are_kept_per_place_and_evicted_least_recently_used_first() {
+    with_backend(|backend| {
+        let sentence = user_text("show the biggest file");
+        let fresh = backend.generate(&ask(&sentence), &|| false).unwrap();
+        let elsewhere: Vec<String> = (0..5)
+            .map(|i| format!("Directory: place{i}\nEntries: file{i}.txt\n"))
+            .collect();
+        for (i, context) in elsewhere.iter().enumerate() {
+            let other = Ask {
+                context,
+                ..ask(&sentence)
+            };
+            let answer = backend.generate(&other, &|| false).unwrap();
+            if i == 0 {
+                let kept = backend.generate(&other, &|| false).unwrap();
+                assert!(kept.prompt_tokens < answer.prompt_tokens, "slot not kept");
+            }
+        }
+        let back = backend.generate(&ask(&sentence), &|| false).unwrap();
+        assert_eq!(back.prompt_tokens, fresh.prompt_tokens, "it was evicted");
+        assert_eq!(back.texts, fresh.texts);
+    });
+}
+
+/// Several candidates come from one request: the greedy one first, then the sampled ones that
+/// finished, all of them real lines.
+#[test]
+fn several_candidates_are_decoded_side_by_side() {
+    with_backend(|backend| {
+        let sentence = user_text("find the text files here");
+        let many = Ask {
+            candidates: 4,
+            ..ask(&sentence)
+        };
+        let generation = backend.generate(&many, &|| false).unwrap();
+        assert!(
+            (1..=4).contains(&generation.texts.len()),
+            "{:?}",
+            generation.texts
+        );
+        assert!(generation.output_tokens <= MAX_TOKENS);
+        // Sampling is seeded by the request: the same request, the same candidates.
+        let again = backend.generate(&many, &|| false).unwrap();
+        assert_eq!(again.texts, generation.texts);
+        // And the scratch sequences are gone: a single greedy answer is unaffected.
+        let one = backend.generate(&ask(&sentence), &|| false).unwrap();
+        let alone = backend.generate(&ask(&sentence), &|| false).unwrap();
+        assert_eq!(one.texts, alone.texts);
     });
 }
 
@@ -75,7 +144,8 @@ fn generation_stops_between_tokens_when_asked() {
             checks.set(checks.get() + 1);
             checks.get() >= 3
         };
-        let result = backend.generate(&user_text("print a very long pipeline"), &stop);
+        let text = user_text("print a very long pipeline");
+        let result = backend.generate(&ask(&text), &stop);
         assert!(matches!(result, Err(BackendError::Stopped)), "{result:?}");
         assert_eq!(
             checks.get(),
@@ -91,17 +161,20 @@ fn generation_stops_between_tokens_when_asked() {
 fn answers_are_checked_and_repaired_with_the_real_model() {
     with_backend(|backend| {
         let request = request("list files sorted by size");
-        let alone = backend
-            .generate(&user_text(&request.sentence), &|| false)
-            .unwrap();
-        let first = prompt::extract_command(&alone.text);
+        let text = user_text(&request.sentence);
+        let alone = backend.generate(&ask(&text), &|| false).unwrap();
+        let first = prompt::extract_command(alone.text());
         let first_report = validate::check(&first, Shell::Bash, "");
         assert!(
             prompt::repair_text(&request, &first, &first_report).is_some(),
             "{first:?} needs no tool from PATH: pick another sentence"
         );
         let deadline = Instant::now() + Duration::from_secs(60);
-        let reviewed = review::generate(backend, &request, deadline, &|| false).unwrap();
+        let policy = review::Policy {
+            candidates: 1,
+            safety: validate::Safety::Normal,
+        };
+        let reviewed = review::generate(backend, &request, policy, deadline, &|| false).unwrap();
         assert!(
             reviewed.prompt_tokens > alone.prompt_tokens,
             "no repair round: {reviewed:?}"

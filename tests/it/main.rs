@@ -5,6 +5,7 @@ mod harness;
 mod tmux;
 
 mod ask;
+mod context;
 mod daemon_lifecycle;
 mod embedded;
 mod init_scripts;

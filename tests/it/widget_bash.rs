@@ -293,3 +293,21 @@ fn the_tests_model_turns_a_sentence_into_a_command() {
     assert!(!screen.contains("cmdai:"), "{screen}");
     eprintln!("generated: {}", edited_line(&screen).unwrap());
 }
+
+/// The key on the inserted command brings the next candidate, in bash too.
+#[test]
+fn the_key_again_cycles_through_the_candidates() {
+    let env = TestEnv::new();
+    scripted_config(&env, "list the files => ls -a\nlist the files => ls -l\n");
+    let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
+        return;
+    };
+    tmux.type_text("list the files");
+    tmux.wait_line("$ list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -l");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+}

@@ -264,3 +264,27 @@ fn ctrl_g_with_the_real_tests_model() {
             && line != sentence
     });
 }
+
+/// Three candidates: the key on the inserted command brings the next, round the cycle, with
+/// its place shown; an edited line is a new sentence again.
+#[test]
+fn the_key_again_cycles_through_the_candidates() {
+    let env = TestEnv::new();
+    scripted_config(
+        &env,
+        "list the files => ls -a\nlist the files => ls -l\nlist the files => ls -S\n",
+    );
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    tmux.type_text("list the files");
+    tmux.wait_line("$ list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+    for (next, place) in [("ls -l", 2), ("ls -S", 3), ("ls -a", 1)] {
+        tmux.keys(&["C-g"]);
+        tmux.wait_for(&format!("candidate {place}"), |s| {
+            has_line(s, &format!("$ {next}")) && s.contains(&format!("candidate {place} of 3"))
+        });
+    }
+}
