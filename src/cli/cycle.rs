@@ -15,18 +15,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::paths;
-use crate::protocol::Suggestion;
-use crate::validate::Risk;
+use crate::protocol::{Alternative, Suggestion};
 
 const FILE: &str = "last-suggestion.json";
 
-/// One command the user can be shown, with what the checks found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Choice {
-    pub command: String,
-    pub risk: Risk,
-    pub reasons: Vec<String>,
-}
+/// One command the user can be shown, with what the checks found: the wire's own shape.
+pub type Choice = Alternative;
 
 /// What the last suggestion offered and which of it is on the line now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,11 +41,7 @@ fn choices_of(suggestion: &Suggestion) -> Vec<Choice> {
         risk: suggestion.risk,
         reasons: suggestion.reasons.clone(),
     });
-    let others = suggestion.alternatives.iter().map(|a| Choice {
-        command: a.command.clone(),
-        risk: a.risk,
-        reasons: a.reasons.clone(),
-    });
+    let others = suggestion.alternatives.iter().cloned();
     first.into_iter().chain(others).collect()
 }
 
@@ -148,7 +138,7 @@ pub fn save(shown: Option<&Shown>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Alternative;
+    use crate::validate::Risk;
 
     fn suggestion(alternatives: &[&str]) -> Suggestion {
         Suggestion {

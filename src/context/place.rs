@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::redact;
+use crate::validate::tools::find_executable;
 
 /// How much of a listing is shown.
 #[derive(Debug, Clone, Copy)]
@@ -211,16 +212,7 @@ pub fn userland(path_var: &str) -> String {
 }
 
 fn find_on_path(tool: &str, path_var: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    path_var
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(|dir| Path::new(dir).join(tool))
-        .find(|p| {
-            fs::metadata(p)
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+    find_executable(tool, std::ffi::OsStr::new(path_var))
 }
 
 fn on_path(tool: &str, path_var: &str) -> bool {
@@ -237,9 +229,9 @@ pub fn tools(path_var: &str) -> String {
     present.join(", ")
 }
 
-/// The first `count` lines of a text file, indented, each cut to `chars`, secrets redacted;
+/// The first lines of a text file, indented, each cut to `LINE_CHARS`, secrets redacted;
 /// `None` for an empty, unreadable or binary file.
-fn text_lines(path: &Path, count: usize, chars: usize) -> Option<String> {
+fn text_lines(path: &Path) -> Option<String> {
     let mut bytes = Vec::with_capacity(HEAD_BYTES);
     File::open(path)
         .and_then(|f| f.take(HEAD_BYTES as u64).read_to_end(&mut bytes))
@@ -254,10 +246,10 @@ fn text_lines(path: &Path, count: usize, chars: usize) -> Option<String> {
         return None;
     }
     let mut out = String::new();
-    for line in text.lines().take(count) {
+    for line in text.lines().take(HEAD_LINES) {
         // Redacted whole, then cut: a secret across the cut must not show its first part.
         let line = redact::line(line.trim_end_matches('\r'));
-        let mut cut: String = line.chars().take(chars).collect();
+        let mut cut: String = line.chars().take(LINE_CHARS).collect();
         if cut.len() < line.len() {
             cut.push('…');
         }
@@ -343,7 +335,7 @@ fn head(path: &Path, shown: &str) -> String {
     if empty {
         return format!("{shown} is empty\n");
     }
-    match text_lines(path, HEAD_LINES, LINE_CHARS) {
+    match text_lines(path) {
         Some(lines) => format!("{shown} starts with:\n{lines}"),
         None if File::open(path).is_err() => format!("{shown}: cannot be read\n"),
         None => format!("{shown} is a binary file\n"),
