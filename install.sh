@@ -22,7 +22,8 @@ Options:
   --uninstall      stop the daemon and remove the binaries (models are kept)
   --purge          with --uninstall: also remove the downloaded models and the daemon log
   --no-shell       do not add the Ctrl-G line to ~/.zshrc, ~/.bashrc, fish's config.fish
-  --no-service     skip the login service (reserved: not installed yet)
+  --no-service     do not install the login service (a systemd user unit or launchd agent
+                   that starts the daemon at login); cmdai then starts it on demand
   -h, --help       show this help
 
 Build prerequisites (installed with apt-get, dnf, pacman or brew when missing): cmake, make,
@@ -404,13 +405,23 @@ remove_shell() {
 	remove_block "$(fish_config)"
 }
 
-# PLANNED(service): install and start a systemd user unit / launchd agent here instead of
-# `cmdai daemon start`, and remove it in uninstall. --no-service already turns it off.
+# The login service: `cmdai daemon install` writes, enables and starts a systemd user unit or
+# a launchd agent; where no service manager runs (a container, a minimal VM) it says so in one
+# line and succeeds, and cmdai starts the daemon on demand instead.
 setup_service() {
 	if [ "$NO_SERVICE" -eq 1 ]; then
+		say "skipping the login service (--no-service)"
 		return 0
 	fi
-	return 0
+	say "installing the login service"
+	"$BIN/cmdai" daemon install ||
+		die "could not install the login service (reason above); fix that, or re-run with --no-service and cmdai starts the daemon on demand"
+}
+
+remove_service() {
+	say "removing the login service"
+	"$1" daemon uninstall ||
+		warn "could not remove the login service; run cmdai daemon uninstall yourself"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -522,7 +533,7 @@ remove_models() {
 		return 0
 	fi
 	say "removing models in $MODELS_DIR and the log $LOG"
-	if ! rm -rf "$MODELS_DIR" || ! rm -f "$LOG"; then
+	if ! rm -rf "$MODELS_DIR" || ! rm -f "$LOG" "$LOG.1" "$STATE_DIR/verified-models"; then
 		die "could not remove $MODELS_DIR or $LOG; check their permissions"
 	fi
 	rmdir "$STATE_DIR" "$(dirname "$MODELS_DIR")" 2>/dev/null || true
@@ -531,6 +542,7 @@ remove_models() {
 uninstall() {
 	client=$BIN/cmdai
 	[ -x "$client" ] || client=$(command -v cmdai || echo cmdai)
+	remove_service "$client"
 	stop_daemon "$client"
 	say "removing the shell integration"
 	remove_shell
@@ -577,8 +589,8 @@ main() {
 		return 0
 	fi
 	fetch_model
-	setup_service
 	stop_daemon "$BIN/cmdai"
+	setup_service
 	start_daemon
 	try_it
 	say "done: cmdai is in $BIN"

@@ -1,113 +1,243 @@
 #!/usr/bin/env bash
-# Latency of `cmdai ask` against a warm daemon versus loading the model per request.
+# Latency of Ctrl-G, measured against what a user would use instead, in one run on this
+# machine: same model file, same threads, same sentences (the eval set's, each asked from its
+# own fixture directory so that the context is a real one).
 #
-# One run, same model, same threads, same sentences:
-#   warm:     `cmdai ask` as a user runs it, answered by a daemon that already holds the model
-#   per-call: `cmdai-daemon --once`, which loads the model, answers one sentence and exits
-#             (what every request costs a tool without a daemon)
-# Prints each arm's median and p90 and the ratio of medians, plus what the daemon says it
-# evaluated per request. The daemon runs in a private temp runtime dir, so a daemon you already
-# have is left alone.
+#   cmdai:    what the key runs, `cmdai suggest` on $CMDAI_BUFFER, against a warm daemon; the
+#             shell's prompt hook (`cmdai prepare`) went first, as it does while the user types
+#   cache:    the same key press again on the same line in the same place
+#   server:   a warm llama-server with a minimal prompt and no context, queried with curl and
+#             jq (examples/gen_llamacpp.sh of the eval harness: the hand-rolled alternative)
+#   per-load: `cmdai-daemon --once`, which loads the model for each request (a tool without a
+#             daemon), on the first --cold sentences
 #
-# Usage: benches/latency.sh [--model default|small|tests|PATH] [--threads N] [--rounds N]
+# Then the physical floor: prompt and generation rates measured on the same server, behind a
+# cached prefix as long as cmdai's fixed prompt (prompt_per_second for a short prompt,
+# predicted_per_second over 32 tokens), applied to the
+# prompt and output tokens each cmdai request evaluated. And the small things: the client's
+# round trip and peak RSS with the scripted backend, the daemon's RSS against the model file,
+# and the daemon's CPU over --idle seconds of idling.
+#
+# Usage: benches/latency.sh [--model default|small|tests|PATH] [--threads N] [--limit N]
+#                           [--cold N] [--idle SECONDS] [--eval DIR]
 set -euo pipefail
 
 model=default
 threads=""
-rounds=1
+limit=20
+cold=5
+idle=60
+eval_dir=""
 while (($#)); do
 	case $1 in
 	--model) model=$2; shift ;;
 	--threads) threads=$2; shift ;;
-	--rounds) rounds=$2; shift ;;
-	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	--limit) limit=$2; shift ;;
+	--cold) cold=$2; shift ;;
+	--idle) idle=$2; shift ;;
+	--eval) eval_dir=$2; shift ;;
+	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "latency.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo=$(pwd)
+eval_dir=${eval_dir:-${CMDAI_EVAL_DIR:-$repo/../shared/eval}}
+[[ -f $eval_dir/tasks.jsonl ]] || { echo "latency.sh: no eval set in $eval_dir (use --eval DIR)" >&2; exit 2; }
+eval_dir=$(cd "$eval_dir" && pwd)
 bin=${CMDAI_BIN_DIR:-target/release}
-[[ -x $bin/cmdai && -x $bin/cmdai-daemon ]] || {
-	echo "latency.sh: build first: cargo build --release" >&2
-	exit 2
-}
+[[ -x $bin/cmdai && -x $bin/cmdai-daemon ]] || { echo "latency.sh: build first: cargo build --release" >&2; exit 2; }
 bin=$(cd "$bin" && pwd)
+for tool in jq curl python3; do
+	command -v "$tool" >/dev/null || { echo "latency.sh: $tool is needed (apt-get install $tool)" >&2; exit 2; }
+done
+threads=${threads:-$(lscpu -p=core 2>/dev/null | grep -v '^#' | sort -u | wc -l)}
+((threads > 0)) || threads=$(nproc)
 
-sentences=(
-	"list files in this directory sorted by size"
-	"show disk usage of this folder"
-	"find all python files modified in the last week"
-	"count the lines in every markdown file here"
-	"show the 10 most common words in notes.txt"
-	"compress the logs folder into logs.tar.gz"
-	"show which process is listening on port 8080"
-	"show the last 5 git commits with their authors"
-)
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/cmdai-bench.XXXXXX")
-export CMDAI_RUNTIME_DIR=$work/run CMDAI_STATE_DIR=$work/state CMDAI_MODEL=$model
-export CMDAI_CONFIG=$work/config.toml
-[[ -n $threads ]] && export CMDAI_THREADS=$threads
-unset CMDAI_NO_AUTOSTART
+work=$(mktemp -d "${TMPDIR:-/tmp}/cmdai-latency.XXXXXX")
+export CMDAI_RUNTIME_DIR=$work/run CMDAI_STATE_DIR=$work/state CMDAI_CONFIG=$work/config.toml
+export CMDAI_MODEL=$model CMDAI_THREADS=$threads
+unset CMDAI_NO_AUTOSTART CMDAI_CONTEXT CMDAI_CANDIDATES
 mkdir -m 700 "$work/run"
+server_pid=""
 cleanup() {
 	"$bin/cmdai" daemon stop >/dev/null 2>&1 || true
+	CMDAI_RUNTIME_DIR=$work/run-scripted "$bin/cmdai" daemon stop >/dev/null 2>&1 || true
+	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+echo "building the fixtures..." >&2
+bash "$eval_dir/fixtures/make_fixtures.sh" "$work/fx" >/dev/null
 
-# Times one command per sentence per round; appends milliseconds to the named file.
-measure() {
-	local out=$1
-	shift
-	local round sentence start
-	for ((round = 0; round < rounds; round++)); do
-		for sentence in "${sentences[@]}"; do
-			start=$(now_ms)
-			"$@" "$sentence" >/dev/null
-			echo $(($(now_ms) - start)) >>"$out"
-		done
-	done
-}
+server=$(benches/llama-server.sh)
+model_path=$("$bin/cmdai" model path "$model")
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$server" -m "$model_path" --host 127.0.0.1 --port "$port" -t "$threads" -c 4096 >"$work/server.log" 2>&1 &
+server_pid=$!
+echo "starting the daemon and llama-server ($threads threads)..." >&2
+"$bin/cmdai" daemon start >/dev/null 2>&1
+for _ in $(seq 600); do
+	curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+	kill -0 "$server_pid" 2>/dev/null || { tail "$server.log" >&2; exit 1; }
+	sleep 0.5
+done
 
-stats() { # file -> "median p90"
-	sort -n "$1" | awk '{ v[NR] = $1 } END {
-		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		p = v[int(0.9 * NR + 0.999)]
-		printf "%d %d\n", m, p }'
-}
+python3 - "$bin" "$eval_dir" "$work" "$port" "$limit" "$cold" "$idle" "$model_path" <<'PY'
+import json, os, resource, statistics, subprocess, sys, time, urllib.request
 
-echo "model: $model; threads: ${threads:-one per physical core}; sentences: ${#sentences[@]} x $rounds round(s)"
-echo "starting the daemon..."
-"$bin/cmdai" daemon start
+bin_dir, eval_dir, work, port, limit, cold, idle, model_path = sys.argv[1:9]
+limit, cold, idle = int(limit), int(cold), int(idle)
+cmdai, daemon = os.path.join(bin_dir, "cmdai"), os.path.join(bin_dir, "cmdai-daemon")
+url = f"http://127.0.0.1:{port}"
+tasks = [json.loads(l) for l in open(os.path.join(eval_dir, "tasks.jsonl")) if l.strip()][:limit]
+gen = os.path.join(eval_dir, "examples", "gen_llamacpp.sh")
+SYSTEM = ("Translate the user's request into a single bash command for a Linux shell. The command "
+          "runs in the current directory. Reply with the command only: no explanation, no markdown.")
+shell_env = dict(os.environ, CMDAI_SHELL="bash", CMDAI_SHELL_VERSION="5.2.15")
 
-# One unmeasured request so both arms start from a warm page cache and a warm daemon.
-"$bin/cmdai" ask --shell bash "${sentences[0]}" >/dev/null
-"$bin/cmdai-daemon" --once "${sentences[0]}" >/dev/null 2>&1
+def status():
+    out = subprocess.run([cmdai, "daemon", "status", "--json"], capture_output=True, check=True)
+    return json.loads(out.stdout)
 
-echo "arm warm: cmdai ask through the daemon"
-measure "$work/warm" "$bin/cmdai" ask --shell bash
-status=$("$bin/cmdai" daemon status --json)
-"$bin/cmdai" daemon stop >/dev/null
-echo "arm per-call: cmdai-daemon --once (loads the model every time)"
-measure "$work/cold" "$bin/cmdai-daemon" --once
+def timed(argv, **kw):
+    start = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, **kw)
+    return (time.perf_counter() - start) * 1000, out
 
-read -r warm_med warm_p90 < <(stats "$work/warm")
-read -r cold_med cold_p90 < <(stats "$work/cold")
-echo
-printf '%-10s %10s %10s\n' arm "median ms" "p90 ms"
-printf '%-10s %10d %10d\n' warm "$warm_med" "$warm_p90"
-printf '%-10s %10d %10d\n' per-call "$cold_med" "$cold_p90"
-awk -v c="$cold_med" -v w="$warm_med" 'BEGIN { printf "ratio (per-call / warm, medians): %.1fx\n", c / (w > 0 ? w : 1) }'
-python3 - "$status" <<'PY'
-import json, sys
-s = json.loads(sys.argv[1])
-served = max(s["requests_served"], 1)
-print(f'daemon: {s["loads"]} load(s) for {s["requests_served"]} requests; '
-      f'system prompt {s["system_prompt_tokens"]} tokens evaluated once at load; '
-      f'{s["request_prompt_tokens"] / served:.0f} prompt tokens evaluated per request; '
-      f'load {s["load_ms"]} ms; RSS {s["rss_bytes"] / 1e6:.0f} MB')
+def post(path, body):
+    req = urllib.request.Request(url + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=120))
+
+def pct(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+def wait_prepared(count, limit_s=30):
+    deadline = time.time() + limit_s
+    while status()["contexts_prepared"] < count:
+        if time.time() > deadline:
+            sys.exit("latency.sh: a prepare never finished")
+        time.sleep(0.02)
+
+# One unmeasured request each, so that no arm pays for a cold page cache.
+subprocess.run([cmdai, "ask", "--timeout", "600", "list the files"], capture_output=True, check=True, cwd=work)
+post("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
+
+rows = []
+prepared = status()["contexts_prepared"]
+for task in tasks:
+    place = os.path.join(work, "fx", task["setup"])
+    sentence = task["nl"]
+    env = dict(shell_env, CMDAI_BUFFER=sentence)
+    # The prompt hook, then the user typing: the block is evaluated before the key.
+    t_prep, _ = timed([cmdai, "prepare"], env=env, cwd=place)
+    prepared += 1
+    start = time.perf_counter()
+    wait_prepared(prepared)
+    prep_ms = (time.perf_counter() - start) * 1000
+    ms, out = timed([cmdai, "suggest"], env=env, cwd=place)
+    s = status()
+    cache_ms, _ = timed([cmdai, "suggest"], env=dict(env), cwd=place)
+    server_ms, sout = timed(["bash", gen], env=dict(os.environ, CMDAI_REQUEST=sentence, LLAMA_URL=url), cwd=place)
+    # What the server evaluated, counted without touching its cache: the whole prompt (its
+    # system part was cached in the timed run) and the answer plus its end token.
+    prompt = post("/apply-template", {"messages": [{"role": "system", "content": SYSTEM},
+                                                   {"role": "user", "content": sentence}]})["prompt"]
+    sp = len(post("/tokenize", {"content": prompt})["tokens"])
+    so = len(post("/tokenize", {"content": sout.stdout.decode()})["tokens"]) + 1
+    rows.append(dict(id=task["id"], cmdai=ms, cache=cache_ms, server=server_ms, prep=prep_ms,
+                     p=s["last_prompt_tokens"], o=s["last_output_tokens"],
+                     sp=sp, so=so,
+                     command=out.stdout.decode().strip(), ok=out.returncode))
+
+# The floor's rates, on the same server, at the depth cmdai's requests run at: behind a cached
+# prefix as long as cmdai's fixed prompt, a short prompt (as short as the requests') evaluated,
+# and 32 tokens generated. Each the median of five runs.
+depth = status()["system_prompt_tokens"]
+filler = "list every file in this folder and then sort the list by size and show me the first ten "
+prefix = filler * max(1, depth // 20)
+post("/completion", {"prompt": prefix, "n_predict": 1, "cache_prompt": True})
+pp, tg = [], []
+for i in range(5):
+    t = post("/completion", {"prompt": f"{prefix}{i} {filler}", "n_predict": 1, "cache_prompt": True})["timings"]
+    pp.append(t["prompt_per_second"])
+    t = post("/completion", {"prompt": f"{prefix}{i} count", "n_predict": 32, "ignore_eos": True, "cache_prompt": True})["timings"]
+    tg.append(t["predicted_per_second"])
+pp, tg = statistics.median(pp), statistics.median(tg)
+
+# Loading per request, on the first few sentences.
+per_load = []
+for task in tasks[:cold]:
+    ms, _ = timed([daemon, "--once", task["nl"]], cwd=os.path.join(work, "fx", task["setup"]))
+    per_load.append(ms)
+
+st = status()
+print(f"{'task':14} {'cmdai':>7} {'cache':>6} {'server':>7} {'prep':>6} {'p':>4} {'o':>3} {'floor':>6} {'srv p':>5} {'srv o':>5}")
+for r in rows:
+    r["floor"] = 1000 * (r["p"] / pp + r["o"] / tg)
+    print(f"{r['id']:14} {r['cmdai']:7.0f} {r['cache']:6.0f} {r['server']:7.0f} {r['prep']:6.0f} {r['p']:4d} {r['o']:3d} {r['floor']:6.0f} {r['sp']:5d} {r['so']:5d}")
+print()
+med = lambda k: statistics.median(r[k] for r in rows)
+print(f"rates measured on llama-server behind a {depth}-token cached prefix: prompt {pp:.1f} tokens/s, "
+      f"generation {tg:.1f} tokens/s")
+print(f"{'arm':10} {'median ms':>10} {'p90 ms':>8}")
+for name, values in [("cmdai", [r["cmdai"] for r in rows]), ("cache", [r["cache"] for r in rows]),
+                     ("server", [r["server"] for r in rows]), ("per-load", per_load),
+                     ("floor", [r["floor"] for r in rows])]:
+    print(f"{name:10} {statistics.median(values):10.0f} {pct(values, 0.9):8.0f}")
+print(f"cmdai / server (medians): {med('cmdai') / med('server'):.2f}x   (target <= 0.8x)")
+print(f"per-load / cmdai (medians): {statistics.median(per_load) / med('cmdai'):.1f}x   (target >= 8x)")
+print(f"cmdai / floor: {med('cmdai') / med('floor'):.2f}x of medians, "
+      f"{statistics.median(r['cmdai'] / r['floor'] for r in rows):.2f}x median per request   (target <= 1.3x)")
+print(f"tokens per request (median): cmdai prompt {med('p'):.0f}, output {med('o'):.0f}; "
+      f"server prompt {med('sp'):.0f} (whole; its system part stays cached), output {med('so'):.0f}")
+print(f"prepare at the prompt: median {med('prep'):.0f} ms until the block was evaluated "
+      f"(the user is still typing); {st['prepared_tokens']} tokens evaluated ahead in all")
+size = os.path.getsize(model_path)
+print(f"daemon RSS {st['rss_bytes'] / 1e6:.0f} MB; model file {size / 1e6:.0f} MB; "
+      f"over the file: {(st['rss_bytes'] - size) / 1e6:.0f} MB   (target <= 400 MB)")
+
+# The daemon at rest.
+pid = st["pid"]
+def cpu_ticks():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+if idle > 0:
+    before, t0 = cpu_ticks(), time.time()
+    time.sleep(idle)
+    used = (cpu_ticks() - before) / os.sysconf("SC_CLK_TCK")
+    print(f"daemon CPU while idle: {100 * used / (time.time() - t0):.2f}% over {idle} s   (target < 1%)")
+
 PY
+
+# The client alone, against the scripted backend, from an empty directory: start-up, context,
+# socket round trip and the daemon's dispatch and checks, timed by the shell as a widget runs it.
+"$bin/cmdai" daemon stop >/dev/null
+mkdir -m 700 "$work/run-scripted" "$work/empty"
+echo 'list => ls -la' >"$work/script.txt"
+printf 'backend = "scripted"\nmodel = "%s"\n' "$work/script.txt" >"$work/scripted.toml"
+export CMDAI_RUNTIME_DIR=$work/run-scripted CMDAI_CONFIG=$work/scripted.toml
+cd "$work/empty"
+"$bin/cmdai" daemon start >/dev/null 2>&1
+for _ in $(seq 200); do
+	start=$EPOCHREALTIME
+	"$bin/cmdai" ask "list the files" >/dev/null
+	echo "$start $EPOCHREALTIME"
+done | awk '{ printf "%.3f\n", ($2 - $1) * 1000 }' | sort -n | awk '{ v[NR] = $1 } END {
+	printf "client round trip (scripted backend, %d asks): median %.2f ms, p90 %.2f ms   (target <= 3 ms)\n",
+		NR, v[int(NR / 2) + 1], v[int(0.9 * NR) + 1] }'
+if [[ -x /usr/bin/time ]]; then
+	# GNU time forks itself, not a copy of a big interpreter, so the peak is the client's own.
+	peak=0
+	for _ in $(seq 20); do
+		kb=$( { /usr/bin/time -f %M "$bin/cmdai" ask "list the files" >/dev/null; } 2>&1 | tail -1)
+		((kb > peak)) && peak=$kb
+	done
+	awk -v kb="$peak" 'BEGIN { printf "peak client RSS: %.1f MB   (target <= 10 MB)\n", kb / 1024 }'
+else
+	echo "peak client RSS: not measured (install GNU time: apt-get install time)"
+fi

@@ -235,6 +235,26 @@ __cmdai_bind() {
     fi
 }
 
+# At every prompt, ask the daemon (in the background, never waiting, silent) to evaluate this
+# directory's context while the sentence is typed, so that the key pays for the sentence only.
+# It starts no daemon, and keeps $? for whatever runs after it. CMDAI_NO_PREPARE=1 before
+# sourcing turns it off.
+__cmdai_prepare() {
+    local __cmdai_status=$?
+    (CMDAI_SHELL=bash CMDAI_SHELL_VERSION=${BASH_VERSION%%[(]*} \
+        @CMDAI_BIN@ prepare </dev/null >/dev/null 2>&1 &)
+    return "$__cmdai_status"
+}
+
+# Appended to PROMPT_COMMAND (its first element when it is an array, bash 5.1+), once.
+if [[ ${CMDAI_NO_PREPARE-0} == 0 && ${PROMPT_COMMAND-} != *__cmdai_prepare* ]]; then
+    __cmdai_pc=${PROMPT_COMMAND-}
+    # Trailing blanks and separators would make `;;`.
+    while [[ $__cmdai_pc =~ [[:space:]\;]$ ]]; do __cmdai_pc=${__cmdai_pc%?}; done
+    PROMPT_COMMAND=${__cmdai_pc:+$__cmdai_pc; }__cmdai_prepare
+    unset __cmdai_pc
+fi
+
 if [[ ${CMDAI_NO_BIND-} != 1 ]] && [[ -o emacs || -o vi ]]; then
     __cmdai_bind emacs e
     __cmdai_bind vi-insert i

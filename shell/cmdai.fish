@@ -193,6 +193,16 @@ function __cmdai_abbr --description 'cmdai: expand a sentence ending in ,, into 
     printf '%s' $__cmdai_reply
 end
 
+# At every prompt, ask the daemon (in the background, never waiting, silent) to evaluate this
+# directory's context while the sentence is typed, so that the key pays for the sentence only.
+# It starts no daemon. CMDAI_NO_PREPARE=1 before sourcing turns it off.
+if test "$CMDAI_NO_PREPARE" != 1
+    function __cmdai_prepare --on-event fish_prompt
+        CMDAI_SHELL=fish CMDAI_SHELL_VERSION=$version @CMDAI_BIN@ prepare </dev/null >/dev/null 2>&1 &
+        disown $last_pid 2>/dev/null
+    end
+end
+
 set -g __cmdai_key (string unescape -- @CMDAI_KEY@)
 set -g __cmdai_abbr_dances 0
 if test "$CMDAI_NO_BIND" != 1

@@ -80,6 +80,16 @@ __cmdai_widget() {
   zle -R
 }
 
+# At every prompt, ask the daemon (in the background, never waiting, silent) to evaluate this
+# directory's context while the sentence is typed, so that the key pays for the sentence only.
+# It starts no daemon. CMDAI_NO_PREPARE=1 before sourcing turns it off.
+__cmdai_prepare() {
+  CMDAI_SHELL=zsh CMDAI_SHELL_VERSION=$ZSH_VERSION $__cmdai_bin prepare </dev/null &>/dev/null &!
+}
+if [[ -z ${CMDAI_NO_PREPARE:-} || $CMDAI_NO_PREPARE == 0 ]]; then
+  autoload -Uz add-zsh-hook && add-zsh-hook precmd __cmdai_prepare
+fi
+
 () {
   emulate -L zsh
   zle -N __cmdai_widget

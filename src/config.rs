@@ -36,6 +36,9 @@ pub struct Config {
     pub queue: usize,
     /// Which risks are held back rather than inserted.
     pub safety: Safety,
+    /// Minutes without a request after which the model is unloaded (its memory given back)
+    /// until the next one; 0 keeps it loaded.
+    pub idle_unload_minutes: f64,
     /// Where the settings came from, for messages.
     pub source: PathBuf,
 }
@@ -52,6 +55,9 @@ struct FileConfig {
     candidates: Option<u32>,
     queue: Option<usize>,
     safety: Option<Safety>,
+    /// Whole or fractional: `30` and `0.5` both read.
+    #[serde(default, deserialize_with = "minutes")]
+    idle_unload_minutes: Option<f64>,
     /// Read by the client alone (`context::options`).
     context: Option<ContextOptions>,
 }
@@ -84,6 +90,7 @@ impl Default for Config {
             candidates: DEFAULT_CANDIDATES,
             queue: 8,
             safety: Safety::default(),
+            idle_unload_minutes: 0.0,
             source: paths::config_path(),
         }
     }
@@ -92,19 +99,22 @@ impl Default for Config {
 impl Config {
     /// File then environment, over the defaults.
     pub fn load() -> Result<Config, ConfigError> {
-        let path = paths::config_path();
-        let mut config = Config {
-            source: path.clone(),
-            ..Config::default()
-        };
-        if let Some(file) = read_file(&path)? {
-            config.apply_file(file);
-        }
-        config.apply_env(|name| std::env::var(name).ok())?;
-        Ok(config)
+        Ok(Config::explain(&Flags::default())?.config)
     }
 
-    fn apply_file(&mut self, file: FileConfig) {
+    /// Flags over environment over file over defaults, with where each value came from.
+    pub fn explain(flags: &Flags) -> Result<Explained, ConfigError> {
+        let path = paths::config_path();
+        let text = read_text(&path)?;
+        explain_from(
+            &path,
+            text.as_deref(),
+            |name| std::env::var(name).ok(),
+            flags,
+        )
+    }
+
+    fn apply_file(&mut self, file: FileConfig, origins: &mut Origins, lines: &KeyLines) {
         let FileConfig {
             backend,
             model,
@@ -114,41 +124,360 @@ impl Config {
             candidates,
             queue,
             safety,
+            idle_unload_minutes,
             context: _,
         } = file;
+        let mut set = |key: &'static str, present: bool| {
+            if present {
+                origins.insert(key, lines.origin(key));
+            }
+        };
+        set("backend", backend.is_some());
+        set("model", model.is_some());
+        set("threads", threads.is_some());
+        set("timeout_ms", timeout_ms.is_some());
+        set("max_tokens", max_tokens.is_some());
+        set("candidates", candidates.is_some());
+        set("queue", queue.is_some());
+        set("safety", safety.is_some());
+        set("idle_unload_minutes", idle_unload_minutes.is_some());
         self.backend = backend.unwrap_or(std::mem::take(&mut self.backend));
         self.model = model.unwrap_or(std::mem::take(&mut self.model));
         self.threads = threads.or(self.threads);
         self.timeout_ms = timeout_ms.unwrap_or(self.timeout_ms);
         self.max_tokens = max_tokens.unwrap_or(self.max_tokens);
-        self.candidates = candidates.unwrap_or(self.candidates).clamp(1, 4);
-        self.queue = queue.unwrap_or(self.queue).max(1);
+        self.candidates = candidates.unwrap_or(self.candidates);
+        self.queue = queue.unwrap_or(self.queue);
         self.safety = safety.unwrap_or(self.safety);
+        self.idle_unload_minutes = idle_unload_minutes.unwrap_or(self.idle_unload_minutes);
     }
 
-    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    fn apply_env(
+        &mut self,
+        var: impl Fn(&str) -> Option<String>,
+        origins: &mut Origins,
+    ) -> Result<(), ConfigError> {
         let var = |name| var(name).filter(|v: &String| !v.is_empty());
+        let mut from = |key: &'static str, name: &'static str| {
+            origins.insert(key, Origin::Env(name));
+        };
         if let Some(backend) = var("CMDAI_BACKEND") {
             self.backend = backend;
+            from("backend", "CMDAI_BACKEND");
         }
         if let Some(model) = var("CMDAI_MODEL") {
             self.model = model;
+            from("model", "CMDAI_MODEL");
         }
         if let Some(threads) = var("CMDAI_THREADS") {
             self.threads = Some(parse_env("CMDAI_THREADS", threads)?);
+            from("threads", "CMDAI_THREADS");
         }
         if let Some(timeout) = var("CMDAI_TIMEOUT_MS") {
             self.timeout_ms = parse_env("CMDAI_TIMEOUT_MS", timeout)?;
+            from("timeout_ms", "CMDAI_TIMEOUT_MS");
+        }
+        if let Some(max_tokens) = var("CMDAI_MAX_TOKENS") {
+            self.max_tokens = parse_env("CMDAI_MAX_TOKENS", max_tokens)?;
+            from("max_tokens", "CMDAI_MAX_TOKENS");
         }
         if let Some(candidates) = var("CMDAI_CANDIDATES") {
-            let count: u32 = parse_env("CMDAI_CANDIDATES", candidates)?;
-            self.candidates = count.clamp(1, 4);
+            self.candidates = parse_env("CMDAI_CANDIDATES", candidates)?;
+            from("candidates", "CMDAI_CANDIDATES");
+        }
+        if let Some(queue) = var("CMDAI_QUEUE") {
+            self.queue = parse_env("CMDAI_QUEUE", queue)?;
+            from("queue", "CMDAI_QUEUE");
         }
         if let Some(safety) = var("CMDAI_SAFETY") {
             self.safety = parse_safety(safety)?;
+            from("safety", "CMDAI_SAFETY");
+        }
+        if let Some(minutes) = var("CMDAI_IDLE_UNLOAD_MINUTES") {
+            self.idle_unload_minutes = parse_env("CMDAI_IDLE_UNLOAD_MINUTES", minutes)?;
+            from("idle_unload_minutes", "CMDAI_IDLE_UNLOAD_MINUTES");
         }
         Ok(())
     }
+
+    fn apply_flags(&mut self, flags: &Flags, origins: &mut Origins) {
+        if let Some(backend) = &flags.backend {
+            self.backend = backend.clone();
+            origins.insert("backend", Origin::Flag("--backend"));
+        }
+        if let Some(model) = &flags.model {
+            self.model = model.clone();
+            origins.insert("model", Origin::Flag("--model"));
+        }
+        if flags.threads.is_some() {
+            self.threads = flags.threads;
+            origins.insert("threads", Origin::Flag("--threads"));
+        }
+    }
+
+    /// The first setting outside what the daemon can use, as `(key, what is expected)`.
+    fn out_of_range(&self) -> Option<(&'static str, &'static str)> {
+        let checks = [
+            (
+                "backend",
+                !BACKENDS.contains(&self.backend.as_str()),
+                "one of \"embedded\", \"scripted\"",
+            ),
+            ("threads", self.threads == Some(0), "at least 1"),
+            ("timeout_ms", self.timeout_ms == 0, "at least 1"),
+            ("max_tokens", self.max_tokens == 0, "at least 1"),
+            (
+                "candidates",
+                !(1..=4).contains(&self.candidates),
+                "a number from 1 to 4",
+            ),
+            ("queue", self.queue == 0, "at least 1"),
+            (
+                "idle_unload_minutes",
+                !(self.idle_unload_minutes >= 0.0 && self.idle_unload_minutes <= 10_000_000.0),
+                "a number of minutes, 0 or more (0: never unload)",
+            ),
+        ];
+        checks
+            .into_iter()
+            .find(|(_, bad, _)| *bad)
+            .map(|(key, _, expected)| (key, expected))
+    }
+}
+
+/// Backends the daemon knows by name.
+pub const BACKENDS: &[&str] = &["embedded", "scripted"];
+
+/// Command-line choices, the top of the precedence: the daemon's `--model`, `--backend`,
+/// `--threads` (and `cmdai config show`'s, to preview them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub model: Option<String>,
+    pub backend: Option<String>,
+    pub threads: Option<u32>,
+}
+
+/// Where one setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File { path: PathBuf, line: usize },
+    Env(&'static str),
+    Flag(&'static str),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File { path, line } => write!(f, "{}:{line}", path.display()),
+            Origin::Env(name) => write!(f, "env {name}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+type Origins = std::collections::BTreeMap<&'static str, Origin>;
+
+/// Every setting in the order `cmdai config` shows them; `context.*` is the `[context]` table.
+pub const KEYS: &[&str] = &[
+    "backend",
+    "model",
+    "threads",
+    "timeout_ms",
+    "max_tokens",
+    "candidates",
+    "queue",
+    "safety",
+    "idle_unload_minutes",
+    "context.listing",
+    "context.git",
+    "context.files",
+    "context.system",
+    "context.tools",
+];
+
+/// The effective settings and where each came from: what `cmdai config show` prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explained {
+    pub config: Config,
+    pub context: ContextOptions,
+    origins: Origins,
+}
+
+impl Explained {
+    /// Where `key` (one of [`KEYS`]) came from.
+    pub fn origin(&self, key: &str) -> &Origin {
+        self.origins.get(key).unwrap_or(&Origin::Default)
+    }
+
+    /// `key`'s effective value, written as the file would write it.
+    pub fn value(&self, key: &str) -> String {
+        let c = &self.config;
+        let o = &self.context;
+        match key {
+            "backend" => format!("{:?}", c.backend),
+            "model" => format!("{:?}", c.model),
+            "threads" => c
+                .threads
+                .map_or_else(|| "auto (one per physical core)".into(), |t| t.to_string()),
+            "timeout_ms" => c.timeout_ms.to_string(),
+            "max_tokens" => c.max_tokens.to_string(),
+            "candidates" => c.candidates.to_string(),
+            "queue" => c.queue.to_string(),
+            "idle_unload_minutes" => c.idle_unload_minutes.to_string(),
+            "safety" => match c.safety {
+                Safety::Normal => "\"normal\"".into(),
+                Safety::Strict => "\"strict\"".into(),
+            },
+            "context.listing" => o.listing.to_string(),
+            "context.git" => o.git.to_string(),
+            "context.files" => o.files.to_string(),
+            "context.system" => o.system.to_string(),
+            "context.tools" => o.tools.to_string(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// The whole precedence over `text` (the file at `path`, if there is one), `env` and `flags`.
+/// Pure, so that tests can lay out every layer.
+pub fn explain_from(
+    path: &Path,
+    text: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+    flags: &Flags,
+) -> Result<Explained, ConfigError> {
+    let mut config = Config {
+        source: path.to_path_buf(),
+        ..Config::default()
+    };
+    let mut origins = Origins::new();
+    let mut context = ContextOptions::default();
+    if let Some(text) = text {
+        context = apply_text(&mut config, &mut origins, path, text)?;
+    }
+    config.apply_env(&env, &mut origins)?;
+    if let Some((key, expected)) = config.out_of_range() {
+        if let Some(&Origin::Env(name)) = origins.get(key) {
+            return Err(ConfigError::Env {
+                name,
+                value: env(name).unwrap_or_default(),
+                expected,
+            });
+        }
+    }
+    if matches!(env("CMDAI_CONTEXT").as_deref(), Some("off" | "0" | "none")) {
+        context = ContextOptions::all(false);
+        for key in KEYS.iter().filter(|k| k.starts_with("context.")) {
+            origins.insert(key, Origin::Env("CMDAI_CONTEXT"));
+        }
+    }
+    config.apply_flags(flags, &mut origins);
+    Ok(Explained {
+        config,
+        context,
+        origins,
+    })
+}
+
+/// The file's layer: its values over the defaults, each traced to its line, and its
+/// `[context]` table. A value the daemon cannot use is refused with its line.
+fn apply_text(
+    config: &mut Config,
+    origins: &mut Origins,
+    path: &Path,
+    text: &str,
+) -> Result<ContextOptions, ConfigError> {
+    let mut file = parse_text(path, text)?;
+    let lines = KeyLines::parse(path, text);
+    let context = file.context.take().unwrap_or_default();
+    for key in KEYS.iter().filter(|k| k.starts_with("context.")) {
+        if lines.has(key) {
+            origins.insert(key, lines.origin(key));
+        }
+    }
+    config.apply_file(file, origins, &lines);
+    let Some((key, expected)) = config.out_of_range() else {
+        return Ok(context);
+    };
+    let shown = Explained {
+        config: config.clone(),
+        context,
+        origins: Origins::new(),
+    };
+    Err(ConfigError::Parse {
+        path: path.into(),
+        message: format!(
+            "{}{key} = {} is not {expected}",
+            lines.prefix(key),
+            shown.value(key)
+        ),
+    })
+}
+
+/// The line each key of the file sits on, from the parser's spans.
+#[derive(Debug, Default)]
+struct KeyLines {
+    path: PathBuf,
+    lines: std::collections::HashMap<String, usize>,
+}
+
+impl KeyLines {
+    fn parse(path: &Path, text: &str) -> KeyLines {
+        let mut lines = std::collections::HashMap::new();
+        if let Ok(root) = toml::de::DeTable::parse(text) {
+            for (key, value) in root.get_ref().iter() {
+                lines.insert(key.get_ref().to_string(), line_of(text, key.span().start));
+                if let toml::de::DeValue::Table(table) = value.get_ref() {
+                    for (sub, _) in table.iter() {
+                        let name = format!("{}.{}", key.get_ref(), sub.get_ref());
+                        lines.insert(name, line_of(text, sub.span().start));
+                    }
+                }
+            }
+        }
+        KeyLines {
+            path: path.into(),
+            lines,
+        }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.lines.contains_key(key)
+    }
+
+    fn origin(&self, key: &str) -> Origin {
+        Origin::File {
+            path: self.path.clone(),
+            line: self.lines.get(key).copied().unwrap_or(1),
+        }
+    }
+
+    fn prefix(&self, key: &str) -> String {
+        self.lines
+            .get(key)
+            .map(|line| format!("line {line}: "))
+            .unwrap_or_default()
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// A number of minutes, written as an integer or a float.
+fn minutes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Whole(i64),
+        Fraction(f64),
+    }
+    Ok(Some(match Number::deserialize(d)? {
+        Number::Whole(n) => n as f64,
+        Number::Fraction(x) => x,
+    }))
 }
 
 fn parse_env<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError> {
@@ -177,32 +506,44 @@ pub fn context_options() -> Result<ContextOptions, ConfigError> {
     Ok(file.and_then(|f| f.context).unwrap_or_default())
 }
 
-fn read_file(path: &Path) -> Result<Option<FileConfig>, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(ConfigError::Read {
-                path: path.into(),
-                source,
-            })
-        }
-    };
-    toml::from_str(&text)
-        .map(Some)
-        .map_err(|e| ConfigError::Parse {
+/// The commented default file `cmdai config init` writes: every option, its default, what it
+/// does.
+pub const DEFAULT_FILE: &str = include_str!("config/default.toml");
+
+fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read {
             path: path.into(),
-            message: format!("{}{}", line_prefix(&text, e.span()), e.message().trim()),
-        })
+            source,
+        }),
+    }
+}
+
+fn read_file(path: &Path) -> Result<Option<FileConfig>, ConfigError> {
+    match read_text(path)? {
+        Some(text) => parse_text(path, &text).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn parse_text(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: path.into(),
+        message: format!("{}{}", line_prefix(text, e.span()), one_line(e.message())),
+    })
+}
+
+/// toml's messages may span lines; the user gets one.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `line N: ` for the start of `span`, so the error points into the file.
 fn line_prefix(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    span.map(|s| {
-        let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-        format!("line {line}: ")
-    })
-    .unwrap_or_default()
+    span.map(|s| format!("line {}: ", line_of(text, s.start)))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -213,14 +554,28 @@ mod tests {
         toml::from_str(text).unwrap()
     }
 
+    impl Config {
+        fn apply_file_text(&mut self, text: &str) {
+            let lines = KeyLines::parse(Path::new("c.toml"), text);
+            self.apply_file(parse(text), &mut Origins::new(), &lines);
+        }
+
+        fn apply_env_only(
+            &mut self,
+            var: impl Fn(&str) -> Option<String>,
+        ) -> Result<(), ConfigError> {
+            self.apply_env(var, &mut Origins::new())
+        }
+    }
+
     #[test]
     fn file_overrides_defaults_and_env_overrides_file() {
         let mut config = Config::default();
-        config.apply_file(parse("model = \"small\"\nthreads = 3\n"));
+        config.apply_file_text("model = \"small\"\nthreads = 3\n");
         assert_eq!(config.model, "small");
         assert_eq!(config.threads, Some(3));
         config
-            .apply_env(|name| (name == "CMDAI_MODEL").then(|| "/m.gguf".to_string()))
+            .apply_env_only(|name| (name == "CMDAI_MODEL").then(|| "/m.gguf".to_string()))
             .unwrap();
         assert_eq!(config.model, "/m.gguf");
         assert_eq!(config.threads, Some(3));
@@ -241,10 +596,10 @@ mod tests {
     fn safety_comes_from_the_file_then_the_environment() {
         let mut config = Config::default();
         assert_eq!(config.safety, Safety::Normal);
-        config.apply_file(parse("safety = \"strict\"\n"));
+        config.apply_file_text("safety = \"strict\"\n");
         assert_eq!(config.safety, Safety::Strict);
         config
-            .apply_env(|name| (name == "CMDAI_SAFETY").then(|| " normal ".to_string()))
+            .apply_env_only(|name| (name == "CMDAI_SAFETY").then(|| " normal ".to_string()))
             .unwrap();
         assert_eq!(config.safety, Safety::Normal);
     }
@@ -260,7 +615,7 @@ mod tests {
         assert!(err.contains("paranoid") && err.contains("strict"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         let err = Config::default()
-            .apply_env(|name| (name == "CMDAI_SAFETY").then(|| "lax".to_string()))
+            .apply_env_only(|name| (name == "CMDAI_SAFETY").then(|| "lax".to_string()))
             .unwrap_err()
             .to_string();
         assert!(
@@ -273,8 +628,128 @@ mod tests {
     fn bad_env_number_is_an_error() {
         let mut config = Config::default();
         let err = config
-            .apply_env(|name| (name == "CMDAI_THREADS").then(|| "many".to_string()))
+            .apply_env_only(|name| (name == "CMDAI_THREADS").then(|| "many".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("CMDAI_THREADS"));
+    }
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn each_layer_wins_over_the_ones_below_and_says_so() {
+        let path = Path::new("/etc/c.toml");
+        let text = "model = \"small\"\nthreads = 3\n\n[context]\ngit = false\n";
+        let env = env_of(&[("CMDAI_THREADS", "5"), ("CMDAI_SAFETY", "strict")]);
+        let flags = Flags {
+            model: Some("/m.gguf".into()),
+            ..Flags::default()
+        };
+        let ex = explain_from(path, Some(text), env, &flags).unwrap();
+        let file = |line| Origin::File {
+            path: path.into(),
+            line,
+        };
+        let rows: Vec<_> = [
+            "model",
+            "threads",
+            "safety",
+            "queue",
+            "context.git",
+            "context.tools",
+        ]
+        .iter()
+        .map(|k| (*k, ex.value(k), ex.origin(k).clone()))
+        .collect();
+        assert_eq!(
+            rows,
+            [
+                ("model", "\"/m.gguf\"".into(), Origin::Flag("--model")),
+                ("threads", "5".into(), Origin::Env("CMDAI_THREADS")),
+                ("safety", "\"strict\"".into(), Origin::Env("CMDAI_SAFETY")),
+                ("queue", "8".into(), Origin::Default),
+                ("context.git", "false".into(), file(5)),
+                ("context.tools", "true".into(), Origin::Default),
+            ]
+        );
+        assert_eq!(file(5).to_string(), "/etc/c.toml:5");
+    }
+
+    #[test]
+    fn the_default_file_documents_every_key_with_its_default() {
+        let path = Path::new("c.toml");
+        let commented = explain_from(path, Some(DEFAULT_FILE), |_| None, &Flags::default());
+        let commented = commented.unwrap();
+        assert!(KEYS.iter().all(|k| *commented.origin(k) == Origin::Default));
+        // Uncommenting every `# key = value` line must set every key, to its default (threads
+        // excepted: its default is "unset").
+        let uncommented: String = DEFAULT_FILE
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.contains(" = ") && !rest.contains('`') => rest,
+                _ => l,
+            })
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        let ex = explain_from(path, Some(&uncommented), |_| None, &Flags::default()).unwrap();
+        for key in KEYS {
+            assert!(
+                matches!(ex.origin(key), Origin::File { .. }),
+                "{key} is not in the default file"
+            );
+            if *key != "threads" {
+                assert_eq!(ex.value(key), commented.value(key), "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_line_or_the_variable() {
+        let path = Path::new("/c.toml");
+        let err = explain_from(
+            path,
+            Some("\n\ncandidates = 9\n"),
+            |_| None,
+            &Flags::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "/c.toml: line 3: candidates = 9 is not a number from 1 to 4"
+        );
+        let err = explain_from(
+            path,
+            Some("backend = \"olama\"\n"),
+            |_| None,
+            &Flags::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("/c.toml: line 1: backend = \"olama\""),
+            "{err}"
+        );
+        let env = env_of(&[("CMDAI_QUEUE", "0")]);
+        let err = explain_from(path, None, env, &Flags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CMDAI_QUEUE") && err.contains("at least 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn context_off_in_the_environment_turns_every_part_off() {
+        let env = env_of(&[("CMDAI_CONTEXT", "off")]);
+        let ex = explain_from(Path::new("c"), None, env, &Flags::default()).unwrap();
+        assert_eq!(ex.context, ContextOptions::all(false));
+        assert_eq!(*ex.origin("context.git"), Origin::Env("CMDAI_CONTEXT"));
     }
 }

@@ -16,4 +16,5 @@ pub mod model;
 pub mod paths;
 pub mod prompt;
 pub mod protocol;
+pub mod service;
 pub mod validate;

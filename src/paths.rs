@@ -130,3 +130,36 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), UnsafeDir> {
     }
     Ok(())
 }
+
+/// The daemon log is rotated to `daemon.log.1` once it grows past this.
+pub const LOG_CAP: u64 = 1 << 20;
+
+/// `daemon.log.1`: the previous log, kept after a rotation.
+pub fn old_log_path() -> PathBuf {
+    state_dir().join("daemon.log.1")
+}
+
+/// Makes sure the log exists with mode 0600 in a 0700 state dir, first moving it to
+/// [`old_log_path`] when it has outgrown [`LOG_CAP`]. Called before a daemon is started, by
+/// the client or through the service manager, which then appends to it. Returns the log's path.
+pub fn prepare_log() -> io::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let log = log_path();
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(state_dir())?;
+    if fs::metadata(&log).is_ok_and(|m| m.len() > LOG_CAP) {
+        fs::rename(&log, old_log_path())?;
+    }
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log)?;
+    // A log left readable by others (an older version, a service manager) is made private.
+    if file.metadata()?.mode() & 0o077 != 0 {
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    }
+    Ok(log)
+}

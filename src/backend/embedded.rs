@@ -25,6 +25,10 @@ use crate::prompt::{self, Turn};
 /// Room for the fixed prompt, the kept context blocks, the request and the answers.
 const CONTEXT_TOKENS: u32 = 6144;
 const BATCH_TOKENS: usize = 512;
+/// A prepare evaluates in small batches so that a key press waits at most one of them.
+const PREPARE_CHUNK: usize = 32;
+/// Cells a prepared block leaves free for the request that follows it, beside its answer.
+const PREPARE_ROOM: usize = 256;
 /// Context blocks kept evaluated, least recently used evicted first.
 const SLOTS: usize = 4;
 /// The most candidates one request may ask for.
@@ -61,7 +65,12 @@ pub fn open(
         fix: crate::model::fix_for_path(&spec.model_path),
     };
     let llama = llama()?;
-    let model = LlamaModel::load_from_file(llama, &spec.model_path, &LlamaModelParams::default())
+    // On a CPU, llama.cpp repacks the weights into its own layout in anonymous memory; with the
+    // file also mapped, the daemon would hold the weights twice (2.0 GB resident for a 1.1 GB
+    // model, against 1.4 GB read). GPU builds keep the map, which their buffers use directly.
+    let mmap = cfg!(any(feature = "cuda", feature = "metal", feature = "vulkan"));
+    let model_params = LlamaModelParams::default().with_use_mmap(mmap);
+    let model = LlamaModel::load_from_file(llama, &spec.model_path, &model_params)
         .map_err(|e| load_error(e.to_string()))?;
     let threads = spec.threads as i32;
     let params = LlamaContextParams::default()
@@ -164,26 +173,31 @@ fn generate_error(e: impl std::fmt::Display) -> BackendError {
 impl Embedded<'_> {
     fn evaluate_prefix(&mut self, prefix: &str) -> Result<(), BackendError> {
         let tokens = self.model.vocab().tokenize(prefix.as_bytes(), true, true);
-        self.decode_at(&tokens, 0, 0)?;
+        self.decode_at(&tokens, 0, 0, BATCH_TOKENS, &|| false)?;
         self.prefix_len = tokens.len();
         Ok(())
     }
 
-    /// Evaluates `tokens` into sequence `seq` from position `start`, in batches; logits for
-    /// the last only.
+    /// Evaluates `tokens` into sequence `seq` from position `start`, in batches of `chunk`,
+    /// asking `stop` between batches; logits for the last only.
     fn decode_at(
         &mut self,
         tokens: &[LlamaToken],
         start: usize,
         seq: i32,
+        chunk: usize,
+        stop: &dyn StopCheck,
     ) -> Result<LlamaBatch<'static>, BackendError> {
-        let mut batch = LlamaBatch::new(BATCH_TOKENS, 1);
-        for (chunk_index, chunk) in tokens.chunks(BATCH_TOKENS).enumerate() {
+        let mut batch = LlamaBatch::new(chunk, 1);
+        for (chunk_index, part) in tokens.chunks(chunk).enumerate() {
+            if chunk_index > 0 && stop.should_stop() {
+                return Err(BackendError::Stopped);
+            }
             batch.clear();
-            let offset = start + chunk_index * BATCH_TOKENS;
-            let last_chunk = offset + chunk.len() == start + tokens.len();
-            for (i, token) in chunk.iter().enumerate() {
-                let is_last = last_chunk && i + 1 == chunk.len();
+            let offset = start + chunk_index * chunk;
+            let last_chunk = offset + part.len() == start + tokens.len();
+            for (i, token) in part.iter().enumerate() {
+                let is_last = last_chunk && i + 1 == part.len();
                 batch
                     .add(*token, (offset + i) as i32, &[seq], is_last)
                     .map_err(generate_error)?;
@@ -209,8 +223,15 @@ impl Embedded<'_> {
     }
 
     /// The slot holding `context`, evaluating it into the least recently used slot first when
-    /// none does. Returns the slot's index and the tokens evaluated.
-    fn slot_for(&mut self, context: &str, room: usize) -> Result<(usize, usize), BackendError> {
+    /// none does, in batches of `chunk` with `stop` asked between them. Returns the slot's
+    /// index and the tokens evaluated.
+    fn slot_for(
+        &mut self,
+        context: &str,
+        room: usize,
+        chunk: usize,
+        stop: &dyn StopCheck,
+    ) -> Result<(usize, usize), BackendError> {
         self.clock += 1;
         if let Some(index) = self.slots.iter().position(|s| s.text == context) {
             self.slots[index].used = self.clock;
@@ -254,7 +275,7 @@ impl Embedded<'_> {
         // Push first: if decoding fails, the next eviction clears whatever it left.
         self.slots.push(slot);
         if !tokens.is_empty() {
-            if let Err(err) = self.decode_at(&tokens, self.prefix_len, seq) {
+            if let Err(err) = self.decode_at(&tokens, self.prefix_len, seq, chunk, stop) {
                 let slot = self.slots.pop().expect("just pushed");
                 let _ = self
                     .ctx
@@ -293,7 +314,7 @@ impl Embedded<'_> {
         stop: &dyn StopCheck,
     ) -> Result<Vec<Candidate>, BackendError> {
         let Slot { seq, end, .. } = self.slots[slot];
-        let batch = self.decode_at(request, end, seq)?;
+        let batch = self.decode_at(request, end, seq, BATCH_TOKENS, stop)?;
         let start = end + request.len();
         let seed = request
             .iter()
@@ -402,7 +423,7 @@ impl Backend for Embedded<'_> {
         let count = ask.candidates.clamp(1, MAX_CANDIDATES);
         let request = self.request_tokens(ask.request);
         let room = request.len() + (count * self.max_tokens) as usize;
-        let (slot, context_tokens) = self.slot_for(ask.context, room)?;
+        let (slot, context_tokens) = self.slot_for(ask.context, room, BATCH_TOKENS, stop)?;
         let decoded = self.decode_candidates(slot, &request, count, stop);
         // Whatever happened, the next request must find only the fixed prefix and the blocks.
         self.trim(slot, count)?;
@@ -420,6 +441,13 @@ impl Backend for Embedded<'_> {
             prompt_tokens: (context_tokens + request.len()) as u32,
             output_tokens: output_tokens as u32,
         })
+    }
+
+    fn prepare(&mut self, context: &str, stop: &dyn StopCheck) -> Result<u32, BackendError> {
+        // Room for a typical request beside it: a few lines of details and one answer.
+        let room = PREPARE_ROOM + self.max_tokens as usize;
+        let (_, evaluated) = self.slot_for(context, room, PREPARE_CHUNK, stop)?;
+        Ok(evaluated as u32)
     }
 }
 

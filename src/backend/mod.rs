@@ -100,6 +100,14 @@ pub trait Backend {
     fn fixed_prompt_tokens(&self) -> u32;
     /// Answers the final user turn, continuing the fixed conversation given at open.
     fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError>;
+    /// Evaluates a context block ahead of the request that will carry it, so that request pays
+    /// for its own part only. Returns the tokens evaluated (0: already kept, or nothing to keep).
+    /// `stop` asks to give up early because a request is waiting. Backends that keep nothing
+    /// between requests leave this as it is.
+    fn prepare(&mut self, context: &str, stop: &dyn StopCheck) -> Result<u32, BackendError> {
+        let _ = (context, stop);
+        Ok(0)
+    }
 }
 
 /// Everything needed to open a backend, decided by the daemon's config.

@@ -6,7 +6,9 @@
 //! the request asks for more than one. A repair request (`prompt::repair_text`) is matched on its repair line
 //! first, which names the failed command and its problem, so a rule `failed => COMMAND` answers
 //! every repair; then on the sentence as before. `CMDAI_SCRIPTED_TOKEN_MS` makes each word take that long, so tests can
-//! exercise deadlines, cancellation and a full queue deterministically.
+//! exercise deadlines, cancellation and a full queue deterministically. Like the embedded backend,
+//! it keeps a few context blocks (from requests or `prepare`) and counts only the words of a
+//! block it did not keep as prompt tokens, so tests can see what a prepare saved.
 
 use std::time::Duration;
 
@@ -17,7 +19,12 @@ pub struct Scripted {
     rules: Vec<(String, String)>,
     token_delay: Duration,
     model: String,
+    /// Context blocks kept, most recent last.
+    kept: Vec<String>,
 }
+
+/// Context blocks kept, as many as the embedded backend keeps.
+const KEPT: usize = 4;
 
 impl Scripted {
     pub fn open(spec: &BackendSpec) -> Result<Scripted, BackendError> {
@@ -35,6 +42,7 @@ impl Scripted {
             rules,
             token_delay: Duration::from_millis(token_ms),
             model: "scripted".into(),
+            kept: Vec::new(),
         })
     }
 
@@ -44,6 +52,20 @@ impl Scripted {
             .and_then(|line| self.rules_for(line))
             .or_else(|| self.rules_for(sentence))
             .unwrap_or_else(|| vec![format!("echo {sentence}")])
+    }
+
+    /// Keeps `context`; returns its words when it was not kept already.
+    fn keep(&mut self, context: &str) -> u32 {
+        if let Some(i) = self.kept.iter().position(|c| c == context) {
+            let again = self.kept.remove(i);
+            self.kept.push(again);
+            return 0;
+        }
+        if self.kept.len() >= KEPT {
+            self.kept.remove(0);
+        }
+        self.kept.push(context.to_string());
+        context.split_whitespace().count() as u32
     }
 
     /// Every answer of the first rule whose TEXT occurs in `text`.
@@ -91,10 +113,18 @@ impl Backend for Scripted {
             }
             std::thread::sleep(self.token_delay);
         }
+        let context_tokens = self.keep(ask.context);
         Ok(Generation {
             texts,
-            prompt_tokens: ask.user_text().split_whitespace().count() as u32,
+            prompt_tokens: context_tokens + ask.request.split_whitespace().count() as u32,
             output_tokens: output_tokens as u32,
         })
+    }
+
+    fn prepare(&mut self, context: &str, stop: &dyn StopCheck) -> Result<u32, BackendError> {
+        if stop.should_stop() {
+            return Err(BackendError::Stopped);
+        }
+        Ok(self.keep(context))
     }
 }

@@ -20,7 +20,8 @@ use crate::validate::Action;
     after_help = "The command goes to stdout. A moderate-risk command comes with a note on \
     stderr, a high-risk one with a warning. A command the safety setting holds back (critical, \
     and high too with `safety = \"strict\"`) is not printed: stderr says why.\n\n\
-    Exit status: 0 a command was printed, 1 held back, 2 error."
+    Exit status: 0 a command was printed, 1 held back, 2 error, 3 the daemon is not running \
+    (and CMDAI_NO_AUTOSTART is set)."
 )]
 pub struct AskArgs {
     /// Shell to write the command for [default: $CMDAI_SHELL, else $SHELL, else bash]
@@ -168,6 +169,13 @@ pub(super) fn ask_with_retries(
                 }
                 restart_daemon()?;
             }
+            // Its own exit code, so a script can tell "start the daemon" from a failed request.
+            Err(e @ ClientError::NotRunning(_)) => {
+                return Err(Failure {
+                    code: super::NOT_RUNNING,
+                    message: e.to_string(),
+                })
+            }
             Err(e) => return Err(Failure::error(e)),
         }
     }
@@ -196,7 +204,8 @@ pub(super) fn wait_until_loaded(deadline: Instant) -> Result<(), Failure> {
         }
         match client::request(&Request::Status, left)? {
             Response::Status(status) => match status.state {
-                EngineState::Ready => return Ok(()),
+                // Unloaded after an idle period: the request itself loads it again.
+                EngineState::Ready | EngineState::Unloaded => return Ok(()),
                 EngineState::Failed => {
                     return Err(Failure::error(status.error.unwrap_or_default()));
                 }

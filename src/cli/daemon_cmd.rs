@@ -1,10 +1,12 @@
-//! `cmdai daemon start|stop|restart|status`.
+//! `cmdai daemon start|stop|restart|status|install|uninstall|logs`.
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
+use super::logs_cmd::LogsArgs;
+use super::service_cmd::{self, InstallArgs};
 use super::{print_stdout, Failure};
 use crate::client::{self, ClientError, StartOptions};
 use crate::paths;
@@ -17,14 +19,40 @@ pub enum DaemonCommand {
     Start(StartArgs),
     /// Stop the running daemon
     Stop,
-    /// Stop the daemon, then start it again
+    /// Stop the daemon, then start it again (through the login service when installed)
+    #[command(after_help = "Examples:\n  cmdai daemon restart\n  \
+        cmdai daemon restart --model small\n\n\
+        Run it after editing config.toml. With a login service installed (cmdai daemon install) \
+        and no flags, the service manager restarts it; flags start a daemon directly.")]
     Restart(StartArgs),
+    /// Read config.toml again; open the model again if it changed, keeping the socket
+    #[command(after_help = "Example:\n  cmdai daemon reload\n\n\
+        Requests in flight finish with the old settings; later ones get the new. A config \
+        with an error is refused (the daemon keeps its settings) and the error is printed. \
+        The daemon also reloads on SIGHUP. Flags given to `cmdai daemon start` still win.")]
+    Reload,
     /// Show what the daemon is doing: state, model, load time, requests, safety, memory
     Status {
         /// Print the status as JSON
         #[arg(long)]
         json: bool,
     },
+    /// Start the daemon at login: a systemd user unit (Linux) or a launchd agent (macOS)
+    #[command(
+        after_help = "Examples:\n  cmdai daemon install\n  cmdai daemon install --print\n\n\
+        systemd: ~/.config/systemd/user/cmdai.service, enabled and started with systemctl --user; \
+        restarted after a crash, not after `cmdai daemon stop`. launchd: \
+        ~/Library/LaunchAgents/org.cmdai.daemon.plist, loaded with launchctl. The daemon's output \
+        goes to the log (cmdai daemon logs). Where no service manager runs (a container, a \
+        minimal VM) this says so and changes nothing: cmdai starts the daemon on demand."
+    )]
+    Install(InstallArgs),
+    /// Remove the login service installed by `cmdai daemon install`, stopping its daemon
+    #[command(after_help = "Example:\n  cmdai daemon uninstall\n\n\
+        The binaries, models, config and log stay; ./install.sh --uninstall removes the rest.")]
+    Uninstall,
+    /// Print the daemon log; -f keeps following it
+    Logs(LogsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -63,11 +91,12 @@ pub fn run(command: DaemonCommand) -> Result<(), Failure> {
     match command {
         DaemonCommand::Start(args) => start(&args),
         DaemonCommand::Stop => stop(),
-        DaemonCommand::Restart(args) => {
-            stop()?;
-            start(&args)
-        }
+        DaemonCommand::Restart(args) => restart(&args),
+        DaemonCommand::Reload => reload(),
         DaemonCommand::Status { json } => status(json),
+        DaemonCommand::Install(args) => service_cmd::install(&args),
+        DaemonCommand::Uninstall => service_cmd::uninstall(),
+        DaemonCommand::Logs(args) => super::logs_cmd::run(&args),
     }
 }
 
@@ -77,9 +106,11 @@ fn start(args: &StartArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let started = Instant::now();
-    client::start_daemon(&StartOptions {
-        args: args.daemon_args(),
-    })?;
+    let flags = args.daemon_args();
+    // The service runs the daemon without flags; flags mean this one daemon, started directly.
+    if !(flags.is_empty() && service_cmd::restart_through_service()?) {
+        client::start_daemon(&StartOptions { args: flags })?;
+    }
     if args.no_wait {
         eprintln!("cmdai: daemon started; the model loads in the background");
         return Ok(());
@@ -88,6 +119,11 @@ fn start(args: &StartArgs) -> Result<(), Failure> {
     super::ask::wait_until_loaded(started + Duration::from_secs(300))?;
     eprintln!("cmdai: ready in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn restart(args: &StartArgs) -> Result<(), Failure> {
+    stop()?;
+    start(args)
 }
 
 fn stop() -> Result<(), Failure> {
@@ -104,7 +140,7 @@ fn status(json: bool) -> Result<(), Failure> {
         Ok(other) => return Err(Failure::error(format!("unexpected answer {other:?}"))),
         Err(e @ ClientError::NotRunning(_)) => {
             return Err(Failure {
-                code: 3,
+                code: super::NOT_RUNNING,
                 message: e.to_string(),
             })
         }
@@ -121,6 +157,9 @@ fn render(s: &DaemonStatus) -> String {
     let state = match s.state {
         EngineState::Loading => "loading".to_string(),
         EngineState::Ready => "ready".to_string(),
+        EngineState::Unloaded => {
+            "unloaded while idle (the next request loads it again)".to_string()
+        }
         EngineState::Failed => format!("failed: {}", s.error.as_deref().unwrap_or("")),
     };
     let per_request = s
@@ -161,6 +200,18 @@ fn render(s: &DaemonStatus) -> String {
             ),
         ),
         (
+            "ahead",
+            format!(
+                "{} context{} prepared at the prompt ({} tokens evaluated ahead); {} answer{} \
+                 from cache",
+                s.contexts_prepared,
+                plural(s.contexts_prepared),
+                s.prepared_tokens,
+                s.cache_hits,
+                plural(s.cache_hits)
+            ),
+        ),
+        (
             "safety",
             format!(
                 "{}: {} command{} held back",
@@ -179,6 +230,18 @@ fn render(s: &DaemonStatus) -> String {
     rows.iter()
         .map(|(key, value)| format!("{key:<10} {value}\n"))
         .collect()
+}
+
+fn reload() -> Result<(), Failure> {
+    match client::request(&Request::Reload, Duration::from_secs(10))? {
+        Response::Reloaded { changed: true } => {
+            print_stdout("reloaded: the daemon is opening the model again with the new settings\n")
+        }
+        Response::Reloaded { changed: false } => {
+            print_stdout("reloaded: settings unchanged; nothing to do\n")
+        }
+        other => Err(Failure::error(format!("unexpected answer {other:?}"))),
+    }
 }
 
 fn safety_name(safety: Safety) -> &'static str {

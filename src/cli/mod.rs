@@ -1,13 +1,19 @@
 //! The `cmdai` command line: argument definitions and the exit-code discipline.
 //!
 //! Exit 0: success, stdout holds the answer and nothing else. Exit 1: declined (by the user or
-//! by policy). Exit 2: error, one `cmdai:` line on stderr. A closed stdout is a quiet success.
+//! by policy). Exit 2: error, one `cmdai:` line on stderr. Exit 3: the daemon is not running
+//! (and was not to be started), also one line. A closed stdout is a quiet success.
 
 mod ask;
 mod check_cmd;
+mod completions_cmd;
+mod config_cmd;
 mod cycle;
 mod daemon_cmd;
+mod doctor;
+mod logs_cmd;
 mod model_cmd;
+mod service_cmd;
 mod shell_cmd;
 mod verdict;
 
@@ -30,7 +36,7 @@ pub use ask::AskArgs;
     after_help = "Examples:\n  cmdai ask list files in this directory sorted by size\n  \
         cmdai ask --shell fish --json 'find pdfs over 10 MB in Downloads'\n  \
         cmdai check 'rm -rf ./build'\n  \
-        cmdai daemon status\n  cmdai model pull small"
+        cmdai daemon status\n  cmdai model pull small\n  cmdai doctor\n  cmdai config"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -53,7 +59,19 @@ pub enum Command {
     Init(shell_cmd::InitArgs),
     /// Turn $CMDAI_BUFFER into a command: what the shell integration's key runs
     Suggest,
+    /// Evaluate this directory's context ahead of the next key press (the shell integration
+    /// runs it, in the background, whenever it draws a prompt)
+    Prepare,
+    /// Show the effective settings and where each came from, or write a commented config.toml
+    Config(config_cmd::ConfigArgs),
+    /// Check the install: binaries, daemon, model, memory, service, shell integration
+    Doctor(doctor::DoctorArgs),
+    /// Print tab completions for bash, zsh or fish
+    Completions(completions_cmd::CompletionsArgs),
 }
+
+/// The exit code for "no daemon answers and none was started", as `cmdai daemon status` uses.
+pub const NOT_RUNNING: u8 = 3;
 
 /// Errors that reach the user: one line, prefixed, and an exit code.
 pub struct Failure {
@@ -111,6 +129,10 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Model(command) => model_cmd::run(command),
         Command::Init(args) => shell_cmd::init(args),
         Command::Suggest => shell_cmd::suggest(),
+        Command::Prepare => shell_cmd::prepare(),
+        Command::Config(args) => config_cmd::run(args),
+        Command::Doctor(args) => doctor::run(&args),
+        Command::Completions(args) => completions_cmd::run(&args),
     }))
     // The hook has already said what happened.
     .unwrap_or_else(|_| Err(Failure::error("")));

@@ -7,8 +7,10 @@ use clap::{Args, ValueEnum};
 use super::cycle;
 use super::verdict::Outcome;
 use super::{print_stdout, Failure};
+use crate::client;
 use crate::context;
 use crate::init::{self, Key, Shell};
+use crate::protocol::{PrepareRequest, Request};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ShellName {
@@ -116,6 +118,22 @@ fn next_candidate(
     };
     cycle::save(Some(&next));
     show_choice(&next)
+}
+
+/// Sends the daemon this directory's context block to evaluate now, so that the next key press
+/// pays for its sentence only. Never starts the daemon and never waits for it: the shell runs
+/// this in the background at every prompt.
+pub fn prepare() -> Result<(), Failure> {
+    let options = context::options().map_err(Failure::error)?;
+    let cwd = std::env::current_dir().map_err(Failure::error)?;
+    let path = std::env::var("PATH").unwrap_or_default();
+    let shell = context::detect_shell(None);
+    let block = context::current_context(&cwd, &path, &shell, &options);
+    if block.is_empty() {
+        return Ok(());
+    }
+    let request = Request::Prepare(PrepareRequest { context: block });
+    client::send(&request).map_err(Failure::error)
 }
 
 /// How many candidates the second key press asks for.

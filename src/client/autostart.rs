@@ -7,7 +7,7 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -42,18 +42,14 @@ fn daemon_binary() -> PathBuf {
 }
 
 fn open_log() -> Result<File, ClientError> {
-    let log = paths::log_path();
-    if let Some(dir) = log.parent() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| ClientError::Start(format!("cannot create {}: {e}", dir.display())))?;
-    }
+    let log = paths::prepare_log().map_err(|e| {
+        ClientError::Start(format!(
+            "cannot prepare the log in {}: {e}",
+            paths::state_dir().display()
+        ))
+    })?;
     OpenOptions::new()
-        .create(true)
         .append(true)
-        .mode(0o600)
         .open(&log)
         .map_err(|e| ClientError::Start(format!("cannot open {}: {e}", log.display())))
 }

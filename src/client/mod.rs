@@ -37,9 +37,18 @@ impl From<ProtocolError> for ClientError {
                 ClientError::VersionMismatch { daemon: peer }
             }
             ProtocolError::Io(e) if is_timeout(&e) => ClientError::Timeout(Duration::ZERO),
+            // The decoder's messages run over several lines; the user gets one.
+            ProtocolError::Decode(why) => {
+                ClientError::Protocol(ProtocolError::Decode(one_line(&why)))
+            }
             other => ClientError::Protocol(other),
         }
     }
+}
+
+/// `text` on one line: what a widget shows above the prompt, whatever a daemon sent.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -69,11 +78,25 @@ pub fn request(request: &Request, timeout: Duration) -> Result<Response, ClientE
         .map_err(|e| ClientError::Protocol(ProtocolError::Io(e)))?;
     protocol::write_frame(&mut stream, FrameKind::Request, request)?;
     match protocol::read_frame(&mut stream, FrameKind::Response) {
-        Ok(Response::Error(e)) => Err(ClientError::Daemon(e)),
+        Ok(Response::Error(e)) => Err(ClientError::Daemon(WireError {
+            message: one_line(&e.message),
+            ..e
+        })),
         Ok(response) => Ok(response),
         Err(e) => Err(match ClientError::from(e) {
             ClientError::Timeout(_) => ClientError::Timeout(timeout),
             other => other,
         }),
     }
+}
+
+/// Sends one request and does not wait for the answer: the daemon's reply, if any, is dropped
+/// with the connection. For `Prepare`, which the shell sends at every prompt.
+pub fn send(request: &Request) -> Result<(), ClientError> {
+    let mut stream = connect()?;
+    stream
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .map_err(|e| ClientError::Protocol(ProtocolError::Io(e)))?;
+    protocol::write_frame(&mut stream, FrameKind::Request, request)?;
+    Ok(())
 }

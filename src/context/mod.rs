@@ -96,17 +96,8 @@ pub fn build_request(
 ) -> GenerateRequest {
     let cwd = env::current_dir().unwrap_or_default();
     let path = env::var("PATH").unwrap_or_default();
-    let home = env::var_os("HOME").map(std::path::PathBuf::from);
-    let version = env::var("CMDAI_SHELL_VERSION").unwrap_or_default();
-    let facts = Facts {
-        cwd: &cwd,
-        home: home.as_deref(),
-        path: &path,
-        shell: &shell,
-        shell_version: &version,
-    };
     GenerateRequest {
-        context: render_context(&facts, options),
+        context: current_context(&cwd, &path, &shell, options),
         details: place::details(&cwd, &sentence, options.listing, options.files),
         sentence,
         cwd: cwd.display().to_string(),
@@ -116,6 +107,21 @@ pub fn build_request(
         shell,
         candidates: 0,
     }
+}
+
+/// The context block for `cwd`: what `cmdai prepare` sends ahead of the key press, and the
+/// block the key press's request then carries, byte for byte.
+pub fn current_context(cwd: &Path, path: &str, shell: &str, options: &ContextOptions) -> String {
+    let home = env::var_os("HOME").map(std::path::PathBuf::from);
+    let version = env::var("CMDAI_SHELL_VERSION").unwrap_or_default();
+    let facts = Facts {
+        cwd,
+        home: home.as_deref(),
+        path,
+        shell,
+        shell_version: &version,
+    };
+    render_context(&facts, options)
 }
 
 /// What the context is rendered from.

@@ -96,6 +96,14 @@ async fn dispatch(
         Request::Status => Response::Status(super::status(shared)),
         Request::Shutdown => Response::ShuttingDown,
         Request::Generate(request) => return generate(request, reader, shared).await,
+        Request::Prepare(prepare) => {
+            shared.engine.prepare(prepare.context);
+            Response::Prepared
+        }
+        Request::Reload => match super::reload(shared) {
+            Ok(changed) => Response::Reloaded { changed },
+            Err(e) => Response::Error(WireError::new(ErrorKind::BadRequest, format!("{e:#}"))),
+        },
     })
 }
 

@@ -68,10 +68,19 @@ pub fn policy(config: &Config) -> review::Policy {
     }
 }
 
+/// How long the model stays loaded with nothing to do; `None`: for ever.
+pub fn idle_unload(config: &Config) -> Option<Duration> {
+    let minutes = config.idle_unload_minutes;
+    (minutes > 0.0).then(|| Duration::from_secs_f64(minutes * 60.0))
+}
+
 /// State shared by every connection.
 struct Shared {
     engine: Engine,
-    spec: BackendSpec,
+    /// What the engine was last told to open, and under which flags: a reload compares the
+    /// config read again against it.
+    spec: std::sync::Mutex<(BackendSpec, review::Policy)>,
+    overrides: Overrides,
     timeout: Duration,
     started: Instant,
     shutdown: Notify,
@@ -79,24 +88,34 @@ struct Shared {
 
 /// Runs the daemon in the foreground until SIGTERM, SIGINT or a `Shutdown` request.
 pub fn run(overrides: &Overrides) -> anyhow::Result<()> {
+    runtime::log_panics_by_place();
+    if let Err(e) = runtime::forbid_core_dumps() {
+        eprintln!("cmdai-daemon: could not turn core dumps off: {e}");
+    }
     let config = effective_config(overrides)?;
     let dir = paths::runtime_dir();
     paths::ensure_private_dir(&dir)?;
-    let _lock = runtime::lock_instance(&paths::pid_path())?;
+    let lock = runtime::lock_instance(&paths::pid_path())?;
+    let lock_id = runtime::FileId::of_file(&lock).context("could not read the pid file")?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    rt.block_on(serve(config))
+    let served = rt.block_on(serve(config, overrides.clone(), lock_id));
+    drop(lock);
+    served
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// `lock` is the pid file this daemon holds: it may bind its socket again only while that
+/// file is still in place.
+async fn serve(config: Config, overrides: Overrides, lock: runtime::FileId) -> anyhow::Result<()> {
     // Watch signals before anyone can know we exist: a SIGTERM right after the socket appears
     // must still unlink it.
     let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("could not watch SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("could not watch SIGHUP")?;
     let socket = paths::socket_path();
-    let listener = runtime::bind(&socket)?;
+    let mut bound = runtime::bind(&socket)?;
     let spec = backend_spec(&config);
     eprintln!(
         "cmdai-daemon: pid {} listening on {}; loading {} with {} threads",
@@ -106,34 +125,60 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         spec.threads
     );
     let shared = Arc::new(Shared {
-        engine: Engine::spawn(spec.clone(), config.queue, policy(&config))
-            .context("could not start the engine")?,
-        spec,
+        engine: Engine::spawn(
+            spec.clone(),
+            config.queue,
+            policy(&config),
+            idle_unload(&config),
+        )
+        .context("could not start the engine")?,
+        spec: std::sync::Mutex::new((spec, policy(&config))),
+        overrides,
         timeout: Duration::from_millis(u64::from(config.timeout_ms)),
         started: Instant::now(),
         shutdown: Notify::new(),
     });
+    let mut footing = tokio::time::interval(runtime::SOCKET_CHECK);
+    footing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = bound.listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     tokio::spawn(connection::handle(stream, Arc::clone(&shared)));
                 }
                 Err(e) => eprintln!("cmdai-daemon: accept failed: {e}"),
+            },
+            // A socket file removed under us leaves a daemon nobody can reach, and the next
+            // client would start a second one beside it: bind again, or give way.
+            _ = footing.tick() => if !bound.intact() {
+                match bound.rebind(&paths::pid_path(), lock) {
+                    Ok(again) => {
+                        eprintln!("cmdai-daemon: {} was removed; bound it again", socket.display());
+                        bound = again;
+                    }
+                    Err(e) => {
+                        eprintln!("cmdai-daemon: lost {}: {e}; stopping", socket.display());
+                        break;
+                    }
+                }
+            },
+            // SIGHUP: read the configuration again, as `cmdai daemon reload` asks.
+            _ = hup.recv() => if let Err(e) = reload(&shared) {
+                eprintln!("cmdai-daemon: reload refused: {e:#}");
             },
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = shared.shutdown.notified() => break,
         }
     }
-    drop(listener);
-    let _ = std::fs::remove_file(&socket);
+    bound.unlink();
     eprintln!("cmdai-daemon: stopped");
     Ok(())
 }
 
 fn status(shared: &Shared) -> DaemonStatus {
     let stats = shared.engine.stats();
+    let spec = lock_spec(shared).0.clone();
     DaemonStatus {
         state: stats.state,
         error: stats.error,
@@ -141,8 +186,8 @@ fn status(shared: &Shared) -> DaemonStatus {
         daemon_version: env!("CARGO_PKG_VERSION").into(),
         backend: stats.backend,
         model: stats.model,
-        model_path: shared.spec.model_path.display().to_string(),
-        threads: shared.spec.threads,
+        model_path: spec.model_path.display().to_string(),
+        threads: spec.threads,
         uptime_ms: shared.started.elapsed().as_millis() as u64,
         load_ms: stats.load_ms,
         loads: stats.loads,
@@ -155,7 +200,46 @@ fn status(shared: &Shared) -> DaemonStatus {
         requests_pending: stats.requests_pending,
         safety: stats.safety,
         commands_held_back: stats.commands_held_back,
+        contexts_prepared: stats.contexts_prepared,
+        prepared_tokens: stats.prepared_tokens,
+        last_output_tokens: stats.last_output_tokens,
+        cache_hits: stats.cache_hits,
     }
+}
+
+fn lock_spec(shared: &Shared) -> std::sync::MutexGuard<'_, (BackendSpec, review::Policy)> {
+    shared.spec.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads the configuration again (a `Reload` request or SIGHUP). When the backend it names,
+/// or how requests are reviewed, changed, the engine opens the backend again after the work
+/// already queued; the socket stays. Returns whether anything changed.
+fn reload(shared: &Shared) -> anyhow::Result<bool> {
+    let config = effective_config(&shared.overrides)?;
+    let wanted = (backend_spec(&config), policy(&config));
+    let mut current = lock_spec(shared);
+    let same = {
+        let (spec, policy) = &*current;
+        spec.kind == wanted.0.kind
+            && spec.model_path == wanted.0.model_path
+            && spec.threads == wanted.0.threads
+            && spec.max_tokens == wanted.0.max_tokens
+            && *policy == wanted.1
+    };
+    if same {
+        return Ok(false);
+    }
+    shared
+        .engine
+        .reload(wanted.0.clone(), wanted.1)
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    eprintln!(
+        "cmdai-daemon: reloading: {} with {} threads",
+        wanted.0.model_path.display(),
+        wanted.0.threads
+    );
+    *current = wanted;
+    Ok(true)
 }
 
 fn rss_bytes() -> u64 {

@@ -4,7 +4,12 @@
 //! a cancel flag that the worker checks between tokens; a full queue answers `Busy` at once and
 //! a backend still loading answers `Loading`, so no client ever hangs on the engine. Every
 //! answer is checked (and perhaps repaired) by [`review`] before it is sent.
+//!
+//! Besides jobs, the queue carries prepares: context blocks to evaluate while the user types.
+//! They are dropped when the queue is full and give way, between small batches, as soon as a
+//! job is waiting. Identical requests are answered from a [`cache`] and checked again.
 
+pub mod cache;
 pub mod review;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +22,18 @@ use crate::backend::{self, Backend, BackendError, BackendSpec};
 use crate::protocol::{EngineState, ErrorKind, GenerateRequest, Suggestion, WireError};
 use crate::validate::Safety;
 use review::Policy;
+
+/// Prepares that may wait in the queue beside the jobs; more are dropped.
+const PREPARES_QUEUED: usize = 2;
+
+/// What the worker is asked to do.
+enum Work {
+    Generate(Job),
+    /// Evaluate this context block now, for the key press that will follow.
+    Prepare(String),
+    /// Open this backend instead of the current one, once the work queued before it is done.
+    Reload(Box<(BackendSpec, Policy)>),
+}
 
 pub struct Job {
     pub request: GenerateRequest,
@@ -43,11 +60,17 @@ pub struct EngineStats {
     pub requests_pending: u32,
     pub safety: Safety,
     pub commands_held_back: u64,
+    pub contexts_prepared: u64,
+    pub prepared_tokens: u64,
+    pub last_output_tokens: u32,
+    pub cache_hits: u64,
 }
 
 #[derive(Clone)]
 pub struct Engine {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Work>,
+    /// Jobs that may wait beside the one being served before new ones are answered `Busy`.
+    queue: usize,
     stats: Arc<Mutex<EngineStats>>,
 }
 
@@ -55,8 +78,18 @@ impl Engine {
     /// Starts the worker thread, which opens the backend and then serves jobs until every
     /// `Engine` handle is dropped. `policy` says how many candidates to weigh and which commands
     /// are marked held back.
-    pub fn spawn(spec: BackendSpec, queue: usize, policy: Policy) -> std::io::Result<Engine> {
-        let (jobs, rx) = mpsc::channel(queue.max(1));
+    ///
+    /// With `idle` set, the backend is closed (the model's memory given back) after that long
+    /// without work, and opened again by the next request or prepare.
+    pub fn spawn(
+        spec: BackendSpec,
+        queue: usize,
+        policy: Policy,
+        idle: Option<Duration>,
+    ) -> std::io::Result<Engine> {
+        let queue = queue.max(1);
+        // Room for a few prepares beside the jobs: a prepare never makes a job `Busy`.
+        let (jobs, rx) = mpsc::channel(queue + PREPARES_QUEUED);
         let stats = Arc::new(Mutex::new(EngineStats {
             state: EngineState::Loading,
             error: None,
@@ -72,12 +105,16 @@ impl Engine {
             requests_pending: 0,
             safety: policy.safety,
             commands_held_back: 0,
+            contexts_prepared: 0,
+            prepared_tokens: 0,
+            last_output_tokens: 0,
+            cache_hits: 0,
         }));
         let worker_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("cmdai-engine".into())
-            .spawn(move || run_worker(spec, policy, rx, worker_stats))?;
-        Ok(Engine { jobs, stats })
+            .spawn(move || run_worker(spec, policy, idle, rx, worker_stats))?;
+        Ok(Engine { jobs, queue, stats })
     }
 
     pub fn stats(&self) -> EngineStats {
@@ -88,33 +125,66 @@ impl Engine {
     pub fn submit(&self, job: Job) -> Result<(), WireError> {
         let stats = self.stats();
         match stats.state {
-            EngineState::Loading => {
+            // The first load: the client waits on status, and says so. Later loads (after an
+            // idle unload or a reload) queue the job, which is served once the model is back.
+            EngineState::Loading if stats.loads == 0 => {
                 return Err(WireError::new(
                     ErrorKind::Loading,
                     "the model is still loading",
                 ))
             }
+            EngineState::Loading | EngineState::Unloaded => {}
             EngineState::Failed => {
                 let why = stats.error.unwrap_or_default();
                 return Err(WireError::new(ErrorKind::Backend, why));
             }
             EngineState::Ready => {}
         }
-        // Counted before it is queued, so the worker's decrement can never come first.
-        lock(&self.stats).requests_pending += 1;
-        self.jobs.try_send(job).map_err(|e| {
+        let busy = || {
+            WireError::new(
+                ErrorKind::Busy,
+                "the daemon is busy with other requests; try again",
+            )
+        };
+        {
+            // Counted before it is queued, so the worker's decrement can never come first.
+            let mut s = lock(&self.stats);
+            // One being served and `queue` waiting.
+            if s.requests_pending as usize > self.queue {
+                return Err(busy());
+            }
+            s.requests_pending += 1;
+        }
+        self.jobs.try_send(Work::Generate(job)).map_err(|e| {
             let mut s = lock(&self.stats);
             s.requests_pending = s.requests_pending.saturating_sub(1);
             match e {
-                mpsc::error::TrySendError::Full(_) => WireError::new(
-                    ErrorKind::Busy,
-                    "the daemon is busy with other requests; try again",
-                ),
+                mpsc::error::TrySendError::Full(_) => busy(),
                 mpsc::error::TrySendError::Closed(_) => {
                     WireError::new(ErrorKind::Internal, "the engine has stopped")
                 }
             }
         })
+    }
+}
+
+impl Engine {
+    /// Queues `context` for evaluation ahead of the key press. Fire and forget: while the model
+    /// loads or the queue is full the prepare is dropped, and the key press evaluates the block.
+    pub fn prepare(&self, context: String) {
+        let state = self.stats().state;
+        if context.is_empty() || !matches!(state, EngineState::Ready | EngineState::Unloaded) {
+            return;
+        }
+        let _ = self.jobs.try_send(Work::Prepare(context));
+    }
+
+    /// Asks the worker to open `spec` under `policy` once the work queued before is done: the
+    /// socket and the queue stay, requests in between are served by the old backend.
+    pub fn reload(&self, spec: BackendSpec, policy: Policy) -> Result<(), WireError> {
+        self.jobs
+            .try_send(Work::Reload(Box::new((spec, policy))))
+            .map_err(|_| WireError::new(ErrorKind::Busy, "the engine is busy; reload again"))
     }
 }
 
@@ -125,46 +195,192 @@ fn lock(stats: &Mutex<EngineStats>) -> MutexGuard<'_, EngineStats> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Why the worker let go of a backend.
+enum Release {
+    /// Every `Engine` handle is gone: the daemon is stopping.
+    Closed,
+    /// Nothing came for the idle period: free the model's memory until the next request.
+    Idle,
+    /// The configuration changed: open this instead.
+    Reload(Box<(BackendSpec, Policy)>),
+}
+
 fn run_worker(
-    spec: BackendSpec,
-    policy: Policy,
-    mut jobs: mpsc::Receiver<Job>,
+    mut spec: BackendSpec,
+    mut policy: Policy,
+    idle: Option<Duration>,
+    mut jobs: mpsc::Receiver<Work>,
     stats: Arc<Mutex<EngineStats>>,
 ) {
-    let started = Instant::now();
-    let result = backend::open(&spec, &mut |backend| {
-        {
-            let mut s = lock(&stats);
-            s.state = EngineState::Ready;
-            s.load_ms = started.elapsed().as_millis() as u64;
-            s.loads += 1;
-            s.backend = backend.name().to_string();
-            s.model = backend.model().to_string();
-            s.fixed_prompt_tokens = backend.fixed_prompt_tokens();
-        }
-        eprintln!(
-            "cmdai-daemon: {} backend ready with {} in {} ms ({} prompt tokens cached)",
-            backend.name(),
-            backend.model(),
-            started.elapsed().as_millis(),
-            backend.fixed_prompt_tokens()
+    // Waits with a timeout need a clock; this thread's own runtime provides one.
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    else {
+        fail_forever(
+            &mut jobs,
+            &stats,
+            "could not start the engine's timer".into(),
         );
-        while let Some(job) = jobs.blocking_recv() {
-            serve_job(backend, policy, job, &stats);
+        return;
+    };
+    // Work that arrived while no backend was open: served first once one is.
+    let mut waiting: Option<Work> = None;
+    loop {
+        let started = Instant::now();
+        lock(&stats).state = EngineState::Loading;
+        let mut release = Release::Closed;
+        let result = backend::open(&spec, &mut |backend| {
+            loaded(backend, started, &stats);
+            let mut cache = cache::AnswerCache::default();
+            let mut next = waiting.take();
+            loop {
+                let work = match next.take() {
+                    Some(work) => work,
+                    None => match receive(&rt, &mut jobs, idle) {
+                        Some(Some(work)) => work,
+                        Some(None) => return,
+                        None => {
+                            release = Release::Idle;
+                            return;
+                        }
+                    },
+                };
+                let mut backend = cache::Remembering {
+                    backend: &mut *backend,
+                    cache: &mut cache,
+                };
+                match work {
+                    Work::Generate(job) => serve_job(&mut backend, policy, job, &stats),
+                    Work::Prepare(context) => prepare(&mut backend, &context, &stats),
+                    Work::Reload(new) => {
+                        release = Release::Reload(new);
+                        return;
+                    }
+                }
+                lock(&stats).cache_hits = cache.hits;
+            }
+        });
+        if let Err(err) = result {
+            eprintln!("cmdai-daemon: backend failed: {err}");
+            {
+                let mut s = lock(&stats);
+                s.state = EngineState::Failed;
+                s.error = Some(err.to_string());
+            }
+            // Keep answering so queued clients hear why instead of hanging, until a reload
+            // brings a configuration worth another try.
+            match fail_until_reload(&mut jobs, &err.to_string()) {
+                Some(new) => {
+                    (spec, policy) = new;
+                    lock(&stats).safety = policy.safety;
+                    continue;
+                }
+                None => return,
+            }
         }
-    });
-    if let Err(err) = result {
-        eprintln!("cmdai-daemon: backend failed: {err}");
-        let mut s = lock(&stats);
+        match release {
+            Release::Closed => return,
+            Release::Reload(new) => {
+                eprintln!("cmdai-daemon: configuration changed; opening the backend again");
+                (spec, policy) = *new;
+                lock(&stats).safety = policy.safety;
+            }
+            Release::Idle => {
+                lock(&stats).state = EngineState::Unloaded;
+                eprintln!("cmdai-daemon: idle: model unloaded until the next request");
+                // Anything at all wakes it: a request, or a prompt drawn (the user is back).
+                loop {
+                    match jobs.blocking_recv() {
+                        None => return,
+                        Some(Work::Reload(new)) => {
+                            (spec, policy) = *new;
+                            lock(&stats).safety = policy.safety;
+                        }
+                        Some(work) => {
+                            waiting = Some(work);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The next piece of work: `Some(None)` when the queue is closed, `None` after `idle` with
+/// nothing.
+fn receive(
+    rt: &tokio::runtime::Runtime,
+    jobs: &mut mpsc::Receiver<Work>,
+    idle: Option<Duration>,
+) -> Option<Option<Work>> {
+    match idle {
+        // The timer is made inside the runtime: it needs the runtime's clock when created.
+        Some(limit) => rt
+            .block_on(async { tokio::time::timeout(limit, jobs.recv()).await })
+            .ok(),
+        None => Some(jobs.blocking_recv()),
+    }
+}
+
+fn loaded(backend: &dyn Backend, started: Instant, stats: &Mutex<EngineStats>) {
+    {
+        let mut s = lock(stats);
+        s.state = EngineState::Ready;
+        s.error = None;
+        s.load_ms = started.elapsed().as_millis() as u64;
+        s.loads += 1;
+        s.backend = backend.name().to_string();
+        s.model = backend.model().to_string();
+        s.fixed_prompt_tokens = backend.fixed_prompt_tokens();
+    }
+    eprintln!(
+        "cmdai-daemon: {} backend ready with {} in {} ms ({} prompt tokens cached)",
+        backend.name(),
+        backend.model(),
+        started.elapsed().as_millis(),
+        backend.fixed_prompt_tokens()
+    );
+}
+
+/// Answers every job with `why` until a reload (returned) or the end of the queue (`None`).
+fn fail_until_reload(jobs: &mut mpsc::Receiver<Work>, why: &str) -> Option<(BackendSpec, Policy)> {
+    while let Some(work) = jobs.blocking_recv() {
+        match work {
+            Work::Generate(job) => {
+                let _ = job.reply.send(Err(WireError::new(ErrorKind::Backend, why)));
+            }
+            Work::Prepare(_) => {}
+            Work::Reload(new) => return Some(*new),
+        }
+    }
+    None
+}
+
+fn fail_forever(jobs: &mut mpsc::Receiver<Work>, stats: &Mutex<EngineStats>, why: String) {
+    {
+        let mut s = lock(stats);
         s.state = EngineState::Failed;
-        s.error = Some(err.to_string());
-        drop(s);
-        // Keep answering so queued clients hear why instead of hanging.
-        while let Some(job) = jobs.blocking_recv() {
-            let _ = job
-                .reply
-                .send(Err(WireError::new(ErrorKind::Backend, err.to_string())));
+        s.error = Some(why.clone());
+    }
+    while fail_until_reload(jobs, &why).is_some() {}
+}
+
+/// Evaluates a context block ahead of time, giving way as soon as a job is waiting.
+fn prepare(backend: &mut dyn Backend, context: &str, stats: &Mutex<EngineStats>) {
+    let job_waiting = || lock(stats).requests_pending > 0;
+    if job_waiting() {
+        return;
+    }
+    match backend.prepare(context, &job_waiting) {
+        Ok(tokens) => {
+            let mut s = lock(stats);
+            s.contexts_prepared += 1;
+            s.prepared_tokens += u64::from(tokens);
         }
+        Err(BackendError::Stopped) => {}
+        Err(err) => eprintln!("cmdai-daemon: preparing a context failed: {err}"),
     }
 }
 
@@ -197,6 +413,7 @@ fn answer_job(backend: &mut dyn Backend, policy: Policy, job: Job, stats: &Mutex
             };
             s.requests_served += 1;
             s.last_prompt_tokens = suggestion.prompt_tokens;
+            s.last_output_tokens = suggestion.output_tokens;
             s.request_prompt_tokens += u64::from(suggestion.prompt_tokens);
             s.commands_held_back += u64::from(suggestion.blocked);
             Ok(suggestion)
@@ -238,4 +455,84 @@ pub fn job_for(
         queued_at: now,
     };
     (job, rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scripted(dir: &std::path::Path) -> BackendSpec {
+        let script = dir.join("script.txt");
+        std::fs::write(&script, "list => ls -la\n").unwrap();
+        BackendSpec {
+            kind: "scripted".into(),
+            model_path: script,
+            threads: 1,
+            max_tokens: 16,
+            fixed_turns: Vec::new(),
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            candidates: 1,
+            safety: Safety::Normal,
+        }
+    }
+
+    fn wait_for(engine: &Engine, what: &str, ready: impl Fn(&EngineStats) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ready(&engine.stats()) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn ask(engine: &Engine) -> Suggestion {
+        let request = GenerateRequest {
+            sentence: "list the files".into(),
+            shell: "bash".into(),
+            ..GenerateRequest::default()
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (job, reply) = job_for(request, Duration::from_secs(10), cancel);
+        engine.submit(job).unwrap();
+        reply.blocking_recv().unwrap().unwrap()
+    }
+
+    /// After the idle period the backend is closed; a request opens it again and is answered.
+    #[test]
+    fn an_idle_engine_unloads_and_a_request_loads_it_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let idle = Some(Duration::from_millis(100));
+        let engine = Engine::spawn(scripted(dir.path()), 2, policy(), idle).unwrap();
+        wait_for(&engine, "the first load", |s| s.state == EngineState::Ready);
+        assert_eq!(ask(&engine).command, "ls -la");
+        wait_for(&engine, "the unload", |s| s.state == EngineState::Unloaded);
+        assert_eq!(ask(&engine).command, "ls -la");
+        let stats = engine.stats();
+        assert_eq!((stats.loads, stats.requests_served), (2, 2));
+    }
+
+    /// A reload opens the new backend after the work queued before it; status follows.
+    #[test]
+    fn a_reload_opens_the_new_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::spawn(scripted(dir.path()), 2, policy(), None).unwrap();
+        wait_for(&engine, "the first load", |s| s.state == EngineState::Ready);
+        let other = dir.path().join("other.txt");
+        std::fs::write(&other, "list => ls -S\n").unwrap();
+        let spec = BackendSpec {
+            model_path: other,
+            ..scripted(dir.path())
+        };
+        let strict = Policy {
+            safety: Safety::Strict,
+            ..policy()
+        };
+        engine.reload(spec, strict).unwrap();
+        wait_for(&engine, "the reload", |s| s.loads == 2);
+        assert_eq!(ask(&engine).command, "ls -S");
+        assert_eq!(engine.stats().safety, Safety::Strict);
+    }
 }

@@ -11,16 +11,24 @@
 //! This runs on the engine thread, beside the backend that a repair needs, so the engine stays
 //! one loop with one owner. The cost: the syntax check spawns the target shell (a few
 //! milliseconds per distinct candidate), and a queued request waits for that too.
+//!
+//! The checks fail closed: a check that panics, runs past [`CHECK_LIMIT`] or whose syntax check
+//! timed out rates its command critical, so it is held back under every safety setting and
+//! never inserted unchecked.
 
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::backend::{Ask, Backend, BackendError, StopCheck};
 use crate::prompt;
 use crate::protocol::{Alternative, GenerateRequest, Suggestion};
-use crate::validate::{self, Action, Report, Safety, Shell, Syntax};
+use crate::validate::{self, Action, Report, Risk, Safety, Shell, Syntax};
 
 /// Room left after a repair round for checking its answer and replying before the deadline.
 const REPLY_MARGIN: Duration = Duration::from_millis(100);
+/// The longest the checks of one candidate may take: the syntax check's own timeout and then
+/// some, so only a check that hangs somewhere else meets it.
+const CHECK_LIMIT: Duration = Duration::from_secs(3);
 
 /// How a request is reviewed: how many candidates to ask for, and the safety setting that
 /// decides which are held back.
@@ -93,8 +101,47 @@ pub fn generate(
     stop: &dyn StopCheck,
 ) -> Result<Reviewed, BackendError> {
     let shell = Shell::from_name(&request.shell).unwrap_or(Shell::Bash);
-    let check = |command: &str| validate::check(command, shell, &request.path);
+    let path: Arc<str> = request.path.as_str().into();
+    let check = |command: &str| {
+        let (command, path) = (command.to_owned(), Arc::clone(&path));
+        fail_closed(CHECK_LIMIT, move || validate::check(&command, shell, &path))
+    };
     generate_with(backend, request, policy, deadline, stop, &check)
+}
+
+/// Runs `check` on its own thread so that its failure cannot pass for a verdict: a panic, a
+/// check still running after `limit` (left to finish on its own), or a syntax check that timed
+/// out gives a critical report instead, which every safety setting holds back.
+fn fail_closed(limit: Duration, check: impl FnOnce() -> Report + Send + 'static) -> Report {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("cmdai-check".into())
+        .spawn(move || {
+            let _ = tx.send(check());
+        });
+    if let Err(e) = spawned {
+        return check_failed(format!("it could not start ({e})"));
+    }
+    match rx.recv_timeout(limit) {
+        Ok(report) => match &report.syntax {
+            Syntax::Unchecked(why) if why.ends_with("timed out") => check_failed(why.clone()),
+            _ => report,
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            check_failed(format!("it took longer than {} s", limit.as_secs_f32()))
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => check_failed("it failed".into()),
+    }
+}
+
+/// The report of a command whose checks gave no verdict.
+fn check_failed(why: String) -> Report {
+    Report {
+        risk: Risk::Critical,
+        reasons: vec![format!("the safety check did not finish: {why}")],
+        syntax: Syntax::Unchecked(why),
+        missing_tools: Vec::new(),
+    }
 }
 
 /// `generate` with the checks passed in, so the selection and repair logic can be tested alone.
@@ -490,6 +537,31 @@ mod tests {
             generate_with(&mut backend, &request(), policy, far(), &|| false, &check).unwrap();
         assert_eq!(reviewed.command, "ls");
         assert!(reviewed.alternatives.is_empty(), "held back: not offered");
+    }
+
+    #[test]
+    fn a_check_that_panics_or_hangs_holds_the_command_back() {
+        let panicked = fail_closed(Duration::from_secs(5), || panic!("validator bug"));
+        let hung = fail_closed(Duration::from_millis(50), || {
+            std::thread::sleep(Duration::from_secs(2));
+            check("ls")
+        });
+        let timed_out = fail_closed(Duration::from_secs(5), || Report {
+            syntax: Syntax::Unchecked("bash syntax check timed out".into()),
+            ..check("ls")
+        });
+        for report in [panicked, hung, timed_out] {
+            assert_eq!(report.risk, Risk::Critical, "{report:?}");
+            for safety in [Safety::Normal, Safety::Strict] {
+                assert_eq!(validate::action(report.risk, safety), Action::HoldBack);
+            }
+        }
+        let absent = Report {
+            syntax: Syntax::Unchecked("fish is not installed".into()),
+            ..check("ls")
+        };
+        let kept = absent.clone();
+        assert_eq!(fail_closed(Duration::from_secs(5), move || kept), absent);
     }
 
     #[test]

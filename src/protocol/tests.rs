@@ -10,7 +10,7 @@ fn frame_of<T: Serialize>(kind: FrameKind, message: &T) -> Vec<u8> {
 
 /// The protocol version the bytes in this file were written for. Bumping `PROTOCOL_VERSION`
 /// means checking every golden frame here again and then this number.
-const GOLDEN_VERSION: u16 = 3;
+const GOLDEN_VERSION: u16 = 4;
 
 fn header_bytes(kind: u16, len: u32) -> Vec<u8> {
     let mut out = b"CMDI".to_vec();
@@ -53,6 +53,7 @@ fn golden_simple_requests() {
         (Request::Ping, 0u8),
         (Request::Status, 2),
         (Request::Shutdown, 3),
+        (Request::Reload, 5),
     ] {
         let mut expected = header_bytes(1, 1);
         expected.push(tag);
@@ -87,6 +88,20 @@ fn golden_generate_request() {
     let mut expected = header_bytes(1, body.len() as u32);
     expected.extend_from_slice(&body);
     assert_eq!(frame_of(FrameKind::Request, &request), expected);
+}
+
+#[test]
+fn golden_prepare_request_and_answer() {
+    let request = Request::Prepare(PrepareRequest {
+        context: "Git: x\n".into(),
+    });
+    let body = [4u8, 7, b'G', b'i', b't', b':', b' ', b'x', b'\n'];
+    let mut expected = header_bytes(1, body.len() as u32);
+    expected.extend_from_slice(&body);
+    assert_eq!(frame_of(FrameKind::Request, &request), expected);
+    let mut expected = header_bytes(2, 1);
+    expected.push(5);
+    assert_eq!(frame_of(FrameKind::Response, &Response::Prepared), expected);
 }
 
 #[test]
@@ -189,6 +204,10 @@ fn every_message_round_trips() {
         requests_pending: 1,
         safety: Safety::Strict,
         commands_held_back: 5,
+        contexts_prepared: 6,
+        prepared_tokens: 700,
+        last_output_tokens: 9,
+        cache_hits: 7,
     };
     let responses = [
         Response::Pong(Hello {
@@ -218,6 +237,8 @@ fn every_message_round_trips() {
         Response::Status(status),
         Response::ShuttingDown,
         Response::Error(WireError::new(ErrorKind::Timeout, "slow")),
+        Response::Prepared,
+        Response::Reloaded { changed: true },
     ];
     for response in responses {
         let frame = frame_of(FrameKind::Response, &response);
@@ -285,4 +306,153 @@ fn invalid_utf8_in_a_string_is_a_decode_error() {
     frame.extend_from_slice(&body);
     let err = read_frame::<_, Request>(&mut frame.as_slice(), FrameKind::Request).unwrap_err();
     assert!(matches!(err, ProtocolError::Decode(_)), "{err:?}");
+}
+
+/// Property tests for the frame decoders, the blocking one (the client's) and the async one (the
+/// daemon's): whatever bytes arrive, each returns a message or an error and never panics, both
+/// agree, neither reads a body whose header was refused nor past the frame its header announces,
+/// and a frame cut anywhere is `Truncated`. A bounded number of cases, so `cargo test` stays the
+/// CI step that runs them.
+mod fuzz {
+    use std::io::Cursor;
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    use super::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Headers that are mostly well formed, so bodies get decoded, with every field sometimes
+    /// arbitrary.
+    fn header() -> impl Strategy<Value = Vec<u8>> {
+        let magic = prop_oneof![4 => Just(MAGIC.to_vec()), 1 => vec(any::<u8>(), 4)];
+        let version = prop_oneof![4 => Just(PROTOCOL_VERSION), 1 => any::<u16>()];
+        let kind = prop_oneof![Just(1u16), Just(2u16), any::<u16>()];
+        let len = prop_oneof![4 => 0..=600u32, 1 => Just(MAX_FRAME_LEN), 1 => any::<u32>()];
+        (magic, version, kind, len).prop_map(|(magic, version, kind, len)| {
+            let mut bytes = magic;
+            bytes.extend_from_slice(&version.to_le_bytes());
+            bytes.extend_from_slice(&kind.to_le_bytes());
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes
+        })
+    }
+
+    /// The blocking decoder's answer, as text, and how many bytes it consumed.
+    fn decode_blocking<T: DeserializeOwned + std::fmt::Debug>(
+        bytes: &[u8],
+        kind: FrameKind,
+    ) -> (Result<T, String>, u64) {
+        let mut cursor = Cursor::new(bytes);
+        let result = read_frame::<_, T>(&mut cursor, kind).map_err(|e| e.to_string());
+        (result, cursor.position())
+    }
+
+    fn decode_async<T: DeserializeOwned>(bytes: &[u8], kind: FrameKind) -> Result<T, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut reader = bytes;
+        runtime
+            .block_on(read_frame_async::<_, T>(&mut reader, kind))
+            .map_err(|e| e.to_string())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_bytes_are_a_message_or_an_error(
+            header in header(),
+            body in vec(any::<u8>(), 0..700),
+        ) {
+            let mut bytes = header.clone();
+            bytes.extend_from_slice(&body);
+            let parsed = Header::parse(header[..HEADER_LEN].try_into().unwrap());
+            for kind in [FrameKind::Request, FrameKind::Response] {
+                let checked = parsed.as_ref().ok().filter(|h| h.check(kind).is_ok());
+                let (request, read) = decode_blocking::<Request>(&bytes, FrameKind::Request);
+                let (response, _) = decode_blocking::<Response>(&bytes, FrameKind::Response);
+                let blocking = match kind {
+                    FrameKind::Request => format!("{request:?}"),
+                    FrameKind::Response => format!("{response:?}"),
+                };
+                let other = match kind {
+                    FrameKind::Request => format!("{:?}", decode_async::<Request>(&bytes, kind)),
+                    FrameKind::Response => format!("{:?}", decode_async::<Response>(&bytes, kind)),
+                };
+                prop_assert_eq!(&blocking, &other, "the two decoders disagree");
+                if kind != FrameKind::Request {
+                    continue;
+                }
+                match checked {
+                    Some(h) => prop_assert!(read <= (HEADER_LEN as u64) + u64::from(h.len)),
+                    None => {
+                        prop_assert!(request.is_err());
+                        prop_assert_eq!(read, HEADER_LEN as u64, "a refused header's body was read");
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_request_crosses_the_wire_whole_and_any_cut_is_truncated(
+            sentence in "\\PC{0,120}",
+            shell in "[a-z/]{0,12}",
+            path in "\\PC{0,80}",
+            context in "(\\PC|\n){0,200}",
+            deadline_ms in any::<u32>(),
+            candidates in any::<u8>(),
+            cut in any::<Index>(),
+        ) {
+            let request = Request::Generate(GenerateRequest {
+                sentence,
+                shell,
+                cwd: path.clone(),
+                path,
+                os: "linux x86_64".into(),
+                deadline_ms,
+                context,
+                details: String::new(),
+                candidates,
+            });
+            let frame = encode_frame(FrameKind::Request, &request).unwrap();
+            let (decoded, read) = decode_blocking::<Request>(&frame, FrameKind::Request);
+            prop_assert_eq!(decoded, Ok(request.clone()));
+            prop_assert_eq!(read, frame.len() as u64);
+            prop_assert_eq!(decode_async::<Request>(&frame, FrameKind::Request), Ok(request));
+            let short = &frame[..cut.index(frame.len())];
+            let (cut_off, _) = decode_blocking::<Request>(short, FrameKind::Request);
+            prop_assert_eq!(cut_off, Err(ProtocolError::Truncated.to_string()));
+        }
+
+        #[test]
+        fn a_damaged_frame_is_refused_or_still_a_request(
+            flips in vec((any::<Index>(), any::<u8>()), 1..6),
+            sentence in "\\PC{0,60}",
+        ) {
+            let request = Request::Generate(GenerateRequest {
+                sentence,
+                shell: "bash".into(),
+                ..GenerateRequest::default()
+            });
+            let mut frame = encode_frame(FrameKind::Request, &request).unwrap();
+            for (at, byte) in flips {
+                let at = at.index(frame.len());
+                frame[at] = byte;
+            }
+            let (blocking, read) = decode_blocking::<Request>(&frame, FrameKind::Request);
+            prop_assert!(read <= frame.len() as u64);
+            let other = decode_async::<Request>(&frame, FrameKind::Request);
+            prop_assert_eq!(blocking, other);
+        }
+    }
 }

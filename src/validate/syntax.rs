@@ -10,13 +10,19 @@
 //! Waiting is done without polling: a helper thread blocks in `waitid(WNOWAIT)`, which reports
 //! the exit without reaping the child, so the child's pid stays valid until we reap it ourselves
 //! and killing it after a timeout can never hit an unrelated process.
+//!
+//! A verdict depends only on the bytes and the shell binary, so the last few are remembered: a
+//! command the daemon sees again (the same answer to the same request, a repair that repeats
+//! itself) costs no process. Only verdicts are kept, never "unchecked".
 
+use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -42,7 +48,42 @@ fn check_with_path(command: &str, shell: Shell, timeout: Duration, path: Option<
     let Some(program) = path.and_then(|path| tools::find_executable(name, path)) else {
         return Syntax::Unchecked(format!("{name} is not installed"));
     };
-    run_parser(name, &program, parser_args(shell), command, timeout)
+    if let Some(known) = remembered(&program, command) {
+        return known;
+    }
+    let syntax = run_parser(name, &program, parser_args(shell), command, timeout);
+    if !matches!(syntax, Syntax::Unchecked(_)) {
+        remember(program, command, &syntax);
+    }
+    syntax
+}
+
+/// Verdicts kept, oldest dropped first.
+const REMEMBERED: usize = 256;
+
+type Verdicts = VecDeque<(PathBuf, String, Syntax)>;
+
+static VERDICTS: Mutex<Verdicts> = Mutex::new(VecDeque::new());
+
+fn verdicts() -> std::sync::MutexGuard<'static, Verdicts> {
+    // Plain data: a panic elsewhere cannot leave it half-written.
+    VERDICTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn remembered(program: &Path, command: &str) -> Option<Syntax> {
+    let verdicts = verdicts();
+    let found = verdicts
+        .iter()
+        .find(|(p, c, _)| p == program && c == command);
+    found.map(|(_, _, syntax)| syntax.clone())
+}
+
+fn remember(program: PathBuf, command: &str, syntax: &Syntax) {
+    let mut verdicts = verdicts();
+    if verdicts.len() >= REMEMBERED {
+        verdicts.pop_front();
+    }
+    verdicts.push_back((program, command.to_owned(), syntax.clone()));
 }
 
 /// The arguments that make `shell` parse stdin without executing it or reading any config.
@@ -342,6 +383,41 @@ mod tests {
         assert_ok(&big, Shell::Bash);
         let broken = format!("{big}echo (\n");
         assert_error(&broken, Shell::Fish);
+    }
+
+    /// A verdict is remembered per shell binary and command: the same bytes again run no
+    /// process, other bytes or another binary do.
+    #[test]
+    fn verdicts_are_remembered_per_binary_and_command() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("runs");
+        let fake = dir.path().join("zsh");
+        std::fs::write(
+            &fake,
+            format!("#!/bin/sh\necho run >> '{}'\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = Some(dir.path().as_os_str());
+        let runs = || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        let command = "echo remembered-verdict-test";
+        assert_eq!(
+            check_with_path(command, Shell::Zsh, DEFAULT_TIMEOUT, path),
+            Syntax::Ok
+        );
+        assert_eq!(
+            check_with_path(command, Shell::Zsh, DEFAULT_TIMEOUT, path),
+            Syntax::Ok
+        );
+        assert_eq!(runs(), 1, "the second check ran the shell again");
+        check_with_path("echo another", Shell::Zsh, DEFAULT_TIMEOUT, path);
+        assert_eq!(runs(), 2);
     }
 
     #[test]

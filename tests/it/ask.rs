@@ -38,25 +38,6 @@ fn json_output_names_command_backend_model_and_time() {
 }
 
 #[test]
-fn no_daemon_and_no_autostart_fails_fast_in_one_line() {
-    let env = TestEnv::new();
-    let started = Instant::now();
-    let out = env
-        .command(env!("CARGO_BIN_EXE_cmdai"))
-        .args(["ask", "list", "files"])
-        .env("CMDAI_NO_AUTOSTART", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stdout(&out).is_empty());
-    let err = stderr(&out);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("cmdai: the daemon is not running"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2));
-    assert!(env.daemon_pid().is_none());
-}
-
-#[test]
 fn an_empty_sentence_is_a_clear_error() {
     let env = TestEnv::new();
     let out = env.cmdai(&["ask", "  "]);

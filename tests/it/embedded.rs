@@ -109,6 +109,53 @@ fn context_blocks_are_kept_per_place_and_evicted_least_recently_used_first() {
     });
 }
 
+/// A prepared block is kept: the request that follows pays for its own tokens only and gets
+/// the answer it would have got without the prepare. A prepare told to stop gives way after its
+/// first small batch and keeps nothing half-done.
+#[test]
+fn a_prepared_context_is_kept_for_the_next_request() {
+    with_backend(|backend| {
+        let sentence = user_text("show the biggest file");
+        let cold = backend.generate(&ask(&sentence), &|| false).unwrap();
+        let place = "Directory: elsewhere\nEntries: a.txt, b.txt, c.txt, d.txt, e.txt\n";
+        let prepared = backend.prepare(place, &|| false).unwrap();
+        assert!(prepared >= 10, "evaluated {prepared} tokens");
+        assert_eq!(backend.prepare(place, &|| false).unwrap(), 0, "kept");
+        let there = Ask {
+            context: place,
+            ..ask(&sentence)
+        };
+        let warm = backend.generate(&there, &|| false).unwrap();
+        let request_tokens = cold.prompt_tokens - context_tokens(backend, CONTEXT);
+        assert_eq!(warm.prompt_tokens, request_tokens);
+
+        // Stopped: a long block is abandoned between batches and not kept.
+        let long: String = (0..40).map(|i| format!("Entries: file{i}.txt\n")).collect();
+        let calls = Cell::new(0);
+        let stop_after_one = || {
+            calls.set(calls.get() + 1);
+            calls.get() > 1
+        };
+        let stopped = backend.prepare(&long, &stop_after_one);
+        assert!(matches!(stopped, Err(BackendError::Stopped)), "{stopped:?}");
+        assert!(
+            backend.prepare(&long, &|| false).unwrap() > 100,
+            "a half block was kept"
+        );
+    });
+}
+
+/// Tokens the backend evaluates for `context` when it does not hold it: prepared into a slot.
+fn context_tokens(backend: &mut dyn Backend, context: &str) -> u32 {
+    // Already held (from the first request): evict it by preparing other places, then measure.
+    for i in 0..5 {
+        backend
+            .prepare(&format!("Directory: filler{i}\n"), &|| false)
+            .unwrap();
+    }
+    backend.prepare(context, &|| false).unwrap()
+}
+
 /// Several candidates come from one request: the greedy one first, then the sampled ones that
 /// finished, all of them real lines.
 #[test]

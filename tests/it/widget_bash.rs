@@ -311,3 +311,48 @@ fn the_key_again_cycles_through_the_candidates() {
     tmux.keys(&["C-g"]);
     tmux.wait_line("$ ls -a");
 }
+
+/// Each prompt sends the directory's context ahead (PROMPT_COMMAND, after the user's own, with
+/// `$?` kept for it): the key press then evaluates only its sentence.
+#[test]
+fn each_prompt_prepares_the_context_for_the_key() {
+    let env = TestEnv::new();
+    crate::prepare::start_daemon(&env);
+    let before = "PROMPT_COMMAND='__user_status=$?;'";
+    let Some(tmux) = start_bash(&env, "$ ", before, &[]) else {
+        return;
+    };
+    crate::prepare::wait_prepared(&env, 1);
+    type_line(&tmux, "list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+    crate::prepare::assert_only_the_sentence_was_evaluated(&env);
+    // The user's PROMPT_COMMAND still runs first and still sees the command's status.
+    tmux.keys(&["C-u"]);
+    tmux.wait_line("$");
+    type_line(&tmux, "(exit 7)");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("$");
+    type_line(&tmux, "echo status-$__user_status");
+    tmux.keys(&["Enter"]);
+    tmux.wait_has_line("status-7");
+}
+
+#[test]
+fn a_prompt_with_the_daemon_down_stays_silent_and_starts_nothing() {
+    let env = TestEnv::new();
+    scripted_config(&env, crate::prepare::RULE);
+    let Some(tmux) = start_bash(&env, "$ ", "", &[]) else {
+        return;
+    };
+    for i in 0..3 {
+        type_line(&tmux, &format!("echo round-{i}"));
+        tmux.keys(&["Enter"]);
+        tmux.wait_has_line(&format!("round-{i}"));
+    }
+    tmux.wait_line("$");
+    let screen = tmux.screen();
+    assert!(!screen.contains("cmdai"), "{screen}");
+    assert!(!screen.contains('['), "a job notice: {screen}");
+    assert_eq!(env.daemon_pid(), None, "a prompt started the daemon");
+}

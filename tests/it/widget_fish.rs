@@ -382,3 +382,38 @@ fn edited_line(screen: &str) -> Option<String> {
             .to_string(),
     )
 }
+
+/// Each prompt sends the directory's context ahead (the fish_prompt event): the key press then
+/// evaluates only its sentence.
+#[test]
+fn each_prompt_prepares_the_context_for_the_key() {
+    let env = TestEnv::new();
+    crate::prepare::start_daemon(&env);
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    crate::prepare::wait_prepared(&env, 1);
+    tmux.type_text("list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+    crate::prepare::assert_only_the_sentence_was_evaluated(&env);
+}
+
+#[test]
+fn a_prompt_with_the_daemon_down_stays_silent_and_starts_nothing() {
+    let env = TestEnv::new();
+    scripted_config(&env, crate::prepare::RULE);
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    for i in 0..3 {
+        tmux.type_text(&format!("echo round-{i}"));
+        tmux.keys(&["Enter"]);
+        tmux.wait_has_line(&format!("round-{i}"));
+    }
+    tmux.wait_for("the prompt", |s| last_line(s) == "$");
+    let screen = tmux.screen();
+    assert!(!screen.contains("cmdai"), "{screen}");
+    assert!(!screen.contains("Job"), "a job notice: {screen}");
+    assert_eq!(env.daemon_pid(), None, "a prompt started the daemon");
+}

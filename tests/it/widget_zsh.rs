@@ -288,3 +288,59 @@ fn the_key_again_cycles_through_the_candidates() {
         });
     }
 }
+
+/// Each prompt sends the directory's context ahead (precmd): the key press then evaluates only
+/// its sentence. A prompt with the daemon down prints nothing and starts nothing.
+#[test]
+fn each_prompt_prepares_the_context_for_the_key() {
+    let env = TestEnv::new();
+    crate::prepare::start_daemon(&env);
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    crate::prepare::wait_prepared(&env, 1);
+    tmux.type_text("list the files");
+    tmux.wait_line("$ list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+    crate::prepare::assert_only_the_sentence_was_evaluated(&env);
+}
+
+#[test]
+fn a_prompt_with_the_daemon_down_stays_silent_and_starts_nothing() {
+    let env = TestEnv::new();
+    scripted_config(&env, crate::prepare::RULE);
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    for i in 0..3 {
+        tmux.type_text(&format!("echo round-{i}"));
+        tmux.keys(&["Enter"]);
+        tmux.wait_has_line(&format!("round-{i}"));
+    }
+    tmux.wait_line("$");
+    let screen = tmux.screen();
+    assert!(!screen.contains("cmdai"), "{screen}");
+    assert!(!screen.contains('['), "a job notice: {screen}");
+    assert_eq!(env.daemon_pid(), None, "a prompt started the daemon");
+}
+
+/// CMDAI_NO_PREPARE=1 before the init line: no prompt sends anything.
+#[test]
+fn no_prepare_turns_the_prompt_hook_off() {
+    let env = TestEnv::new();
+    crate::prepare::start_daemon(&env);
+    let Some(tmux) = start_zsh(&env, PROMPT, "CMDAI_NO_PREPARE=1", &[]) else {
+        return;
+    };
+    tmux.type_text("list the files");
+    tmux.wait_line("$ list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+    let status = env.status_json();
+    assert_eq!(status["contexts_prepared"], 0, "{status}");
+    assert!(
+        status["last_prompt_tokens"].as_u64() > Some(crate::prepare::REQUEST_WORDS),
+        "{status}"
+    );
+}

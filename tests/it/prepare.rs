@@ -1,0 +1,130 @@
+//! `cmdai prepare`: the context block is evaluated while the user types, and asking for it can
+//! never hold up a prompt. The widget files test that each shell sends it at every prompt.
+
+use std::os::unix::net::UnixListener;
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+/// The scripted rule the prepare tests type.
+pub const RULE: &str = "list the files => ls -a";
+
+/// Words of the request part a key press sends for `list the files` from an empty-ish temp
+/// directory (`Request: list the files` and nothing else): what the scripted backend counts when
+/// the context block was already kept.
+pub const REQUEST_WORDS: u64 = 4;
+
+/// Starts a scripted daemon for `RULE` before any shell exists, as a login service would.
+pub fn start_daemon(env: &TestEnv) {
+    scripted_config(env, RULE);
+    assert_success(&env.cmdai(&["daemon", "start"]));
+}
+
+/// Waits until the daemon has evaluated `count` context blocks ahead of a key press.
+#[track_caller]
+pub fn wait_prepared(env: &TestEnv, count: u64) {
+    wait_until(
+        &format!("{count} context(s) prepared"),
+        Duration::from_secs(20),
+        || env.status_json()["contexts_prepared"].as_u64() >= Some(count),
+    );
+}
+
+/// After the key press: the daemon evaluated the sentence's part alone, because the shell's
+/// prompt had sent it the very context block the key press then carried.
+#[track_caller]
+pub fn assert_only_the_sentence_was_evaluated(env: &TestEnv) {
+    let status = env.status_json();
+    assert_eq!(status["requests_served"], 1, "{status}");
+    assert_eq!(
+        status["last_prompt_tokens"].as_u64(),
+        Some(REQUEST_WORDS),
+        "the key press evaluated more than its sentence: {status}"
+    );
+}
+
+/// The control for the tests above: without a prepare the key press evaluates the context
+/// block too, so `assert_only_the_sentence_was_evaluated` can fail.
+#[test]
+fn without_a_prepare_the_key_press_evaluates_the_context_too() {
+    let env = TestEnv::new();
+    start_daemon(&env);
+    let out = env
+        .command(env!("CARGO_BIN_EXE_cmdai"))
+        .args(["ask", "list the files"])
+        .env("CMDAI_SHELL", "bash")
+        .current_dir(env.path("home"))
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let status = env.status_json();
+    assert!(
+        status["last_prompt_tokens"].as_u64() > Some(REQUEST_WORDS),
+        "{status}"
+    );
+    assert_eq!(status["contexts_prepared"], 0, "{status}");
+}
+
+/// `cmdai prepare` then `cmdai ask` from the same place: the ask pays for its sentence only,
+/// and preparing the same place again evaluates nothing.
+#[test]
+fn prepare_then_ask_evaluates_only_the_sentence() {
+    let env = TestEnv::new();
+    start_daemon(&env);
+    let run = |args: &[&str]| {
+        let out = env
+            .command(env!("CARGO_BIN_EXE_cmdai"))
+            .args(args)
+            .env("CMDAI_SHELL", "bash")
+            .env("CMDAI_SHELL_VERSION", "5.2.15")
+            .current_dir(env.path("home"))
+            .output()
+            .unwrap();
+        assert_success(&out);
+        if args == ["prepare"] {
+            assert!(out.stdout.is_empty(), "prepare printed something");
+        }
+    };
+    run(&["prepare"]);
+    wait_prepared(&env, 1);
+    let evaluated = env.status_json()["prepared_tokens"].clone();
+    assert!(evaluated.as_u64() > Some(0), "{evaluated}");
+    run(&["prepare"]);
+    wait_prepared(&env, 2);
+    assert_eq!(
+        env.status_json()["prepared_tokens"],
+        evaluated,
+        "kept: nothing to do"
+    );
+    run(&["ask", "list the files"]);
+    assert_only_the_sentence_was_evaluated(&env);
+}
+
+/// With no daemon, `cmdai prepare` starts none and returns at once; with a socket whose owner
+/// never reads, it still returns (the frame fits in the socket's buffer).
+#[test]
+fn prepare_never_starts_or_waits_for_a_daemon() {
+    let env = TestEnv::new();
+    scripted_config(&env, RULE);
+    let prepare = || {
+        let started = Instant::now();
+        let out = env
+            .command(env!("CARGO_BIN_EXE_cmdai"))
+            .arg("prepare")
+            .output()
+            .unwrap();
+        (out, started.elapsed())
+    };
+    let (out, _) = prepare();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("not running"), "{}", stderr(&out));
+    assert!(!env.socket().exists(), "prepare started a daemon");
+    assert_eq!(env.daemon_pid(), None, "prepare started a daemon");
+
+    let _silent = UnixListener::bind(env.socket()).unwrap();
+    let (out, took) = prepare();
+    assert_success(&out);
+    // Generous: the point is that it does not wait for an answer that never comes.
+    assert!(took < Duration::from_secs(2), "prepare waited {took:?}");
+}
