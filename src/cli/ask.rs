@@ -162,6 +162,15 @@ pub(super) fn ask_with_retries(
                 restarted = true;
                 client::start_daemon(&StartOptions::default())?;
             }
+            // The daemon died with our request in its queue (kill -9, a crash): the connection
+            // was accepted by a socket whose owner is gone. Start one (or find the live one that
+            // merely hung up) and ask once more.
+            Err(ClientError::Protocol(e))
+                if e.is_hang_up() && autostart_enabled() && !restarted =>
+            {
+                restarted = true;
+                client::start_daemon(&StartOptions::default())?;
+            }
             Err(ClientError::VersionMismatch { .. }) if autostart_enabled() && !restarted => {
                 restarted = true;
                 if announce {

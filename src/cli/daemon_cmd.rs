@@ -235,7 +235,7 @@ fn render(s: &DaemonStatus) -> String {
 fn reload() -> Result<(), Failure> {
     match client::request(&Request::Reload, Duration::from_secs(10))? {
         Response::Reloaded { changed: true } => {
-            print_stdout("reloaded: the daemon is opening the model again with the new settings\n")
+            print_stdout("reloaded: the daemon applies the new settings\n")
         }
         Response::Reloaded { changed: false } => {
             print_stdout("reloaded: settings unchanged; nothing to do\n")

@@ -217,6 +217,9 @@ fn lock_spec(shared: &Shared) -> std::sync::MutexGuard<'_, (BackendSpec, review:
 fn reload(shared: &Shared) -> anyhow::Result<bool> {
     let config = effective_config(&shared.overrides)?;
     let wanted = (backend_spec(&config), policy(&config));
+    let idle = idle_unload(&config);
+    let idle_changed = shared.engine.idle() != idle;
+    shared.engine.set_idle(idle);
     let mut current = lock_spec(shared);
     let same = {
         let (spec, policy) = &*current;
@@ -227,7 +230,7 @@ fn reload(shared: &Shared) -> anyhow::Result<bool> {
             && *policy == wanted.1
     };
     if same {
-        return Ok(false);
+        return Ok(idle_changed);
     }
     shared
         .engine

@@ -33,6 +33,8 @@ enum Work {
     Prepare(String),
     /// Open this backend instead of the current one, once the work queued before it is done.
     Reload(Box<(BackendSpec, Policy)>),
+    /// Nothing to do but wait again: the idle period changed.
+    Wake,
 }
 
 pub struct Job {
@@ -71,6 +73,8 @@ pub struct Engine {
     jobs: mpsc::Sender<Work>,
     /// Jobs that may wait beside the one being served before new ones are answered `Busy`.
     queue: usize,
+    /// How long the backend stays open with nothing to do; read by the worker at every wait.
+    idle: Arc<Mutex<Option<Duration>>>,
     stats: Arc<Mutex<EngineStats>>,
 }
 
@@ -111,10 +115,17 @@ impl Engine {
             cache_hits: 0,
         }));
         let worker_stats = Arc::clone(&stats);
+        let idle = Arc::new(Mutex::new(idle));
+        let worker_idle = Arc::clone(&idle);
         std::thread::Builder::new()
             .name("cmdai-engine".into())
-            .spawn(move || run_worker(spec, policy, idle, rx, worker_stats))?;
-        Ok(Engine { jobs, queue, stats })
+            .spawn(move || run_worker(spec, policy, worker_idle, rx, worker_stats))?;
+        Ok(Engine {
+            jobs,
+            queue,
+            idle,
+            stats,
+        })
     }
 
     pub fn stats(&self) -> EngineStats {
@@ -181,6 +192,22 @@ impl Engine {
 
     /// Asks the worker to open `spec` under `policy` once the work queued before is done: the
     /// socket and the queue stay, requests in between are served by the old backend.
+    /// The idle period from the next wait on: `None` keeps the backend open for ever.
+    pub fn set_idle(&self, idle: Option<Duration>) {
+        let old = std::mem::replace(
+            &mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()),
+            idle,
+        );
+        if old != idle {
+            // The worker may be waiting under the old period.
+            let _ = self.jobs.try_send(Work::Wake);
+        }
+    }
+
+    pub fn idle(&self) -> Option<Duration> {
+        current(&self.idle)
+    }
+
     pub fn reload(&self, spec: BackendSpec, policy: Policy) -> Result<(), WireError> {
         self.jobs
             .try_send(Work::Reload(Box::new((spec, policy))))
@@ -208,7 +235,7 @@ enum Release {
 fn run_worker(
     mut spec: BackendSpec,
     mut policy: Policy,
-    idle: Option<Duration>,
+    idle: Arc<Mutex<Option<Duration>>>,
     mut jobs: mpsc::Receiver<Work>,
     stats: Arc<Mutex<EngineStats>>,
 ) {
@@ -237,7 +264,7 @@ fn run_worker(
             loop {
                 let work = match next.take() {
                     Some(work) => work,
-                    None => match receive(&rt, &mut jobs, idle) {
+                    None => match receive(&rt, &mut jobs, current(&idle)) {
                         Some(Some(work)) => work,
                         Some(None) => return,
                         None => {
@@ -257,6 +284,7 @@ fn run_worker(
                         release = Release::Reload(new);
                         return;
                     }
+                    Work::Wake => {}
                 }
                 lock(&stats).cache_hits = cache.hits;
             }
@@ -297,6 +325,7 @@ fn run_worker(
                             (spec, policy) = *new;
                             lock(&stats).safety = policy.safety;
                         }
+                        Some(Work::Wake) => {}
                         Some(work) => {
                             waiting = Some(work);
                             break;
@@ -306,6 +335,10 @@ fn run_worker(
             }
         }
     }
+}
+
+fn current(idle: &Mutex<Option<Duration>>) -> Option<Duration> {
+    *idle.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The next piece of work: `Some(None)` when the queue is closed, `None` after `idle` with
@@ -351,7 +384,7 @@ fn fail_until_reload(jobs: &mut mpsc::Receiver<Work>, why: &str) -> Option<(Back
             Work::Generate(job) => {
                 let _ = job.reply.send(Err(WireError::new(ErrorKind::Backend, why)));
             }
-            Work::Prepare(_) => {}
+            Work::Prepare(_) | Work::Wake => {}
             Work::Reload(new) => return Some(*new),
         }
     }
@@ -512,6 +545,21 @@ mod tests {
         assert_eq!(ask(&engine).command, "ls -la");
         let stats = engine.stats();
         assert_eq!((stats.loads, stats.requests_served), (2, 2));
+    }
+
+    /// An idle period set while the worker waits without one takes effect at once.
+    #[test]
+    fn a_new_idle_period_applies_to_the_wait_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::spawn(scripted(dir.path()), 2, policy(), None).unwrap();
+        wait_for(&engine, "the first load", |s| s.state == EngineState::Ready);
+        engine.set_idle(Some(Duration::from_millis(50)));
+        wait_for(&engine, "the unload", |s| s.state == EngineState::Unloaded);
+        assert_eq!(
+            engine.stats().loads,
+            1,
+            "a wake must not load the model again"
+        );
     }
 
     /// A reload opens the new backend after the work queued before it; status follows.

@@ -58,7 +58,7 @@ pub enum Response {
     Error(WireError),
     /// The prepare was queued (or dropped because the engine is busy); nothing to wait for.
     Prepared,
-    /// The configuration was read again; `changed` when the backend is being opened again.
+    /// The configuration was read again; `changed` when any setting the daemon holds changed.
     Reloaded {
         changed: bool,
     },

@@ -62,6 +62,23 @@ pub enum ProtocolError {
     Io(#[from] io::Error),
 }
 
+impl ProtocolError {
+    /// The peer went away mid-exchange: a reset, a broken pipe or a frame cut short.
+    pub fn is_hang_up(&self) -> bool {
+        match self {
+            ProtocolError::Truncated => true,
+            ProtocolError::Io(e) => matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionAborted
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl Header {
     pub fn new(kind: FrameKind, len: u32) -> Self {
         Header {

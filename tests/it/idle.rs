@@ -61,6 +61,20 @@ fn reload_swaps_the_model_on_the_same_socket() {
     let pid = env.daemon_pid();
     let inode = std::fs::metadata(env.socket()).unwrap().ino();
 
+    // The idle period alone changes without opening the model again.
+    env.write_config(&format!(
+        "model = \"{}\"\nidle_unload_minutes = 30\n",
+        model.display()
+    ));
+    let idle = env.cmdai(&["daemon", "reload"]);
+    assert_success(&idle);
+    assert!(
+        stdout(&idle).contains("applies the new settings"),
+        "{}",
+        stdout(&idle)
+    );
+    assert_eq!(env.status_json()["loads"], 1);
+
     let unchanged = env.cmdai(&["daemon", "reload"]);
     assert_success(&unchanged);
     assert!(
@@ -73,7 +87,10 @@ fn reload_swaps_the_model_on_the_same_socket() {
     // The same file under another name is another model as far as the config goes.
     let copy = env.path("models/copy.gguf");
     std::fs::copy(&model, &copy).unwrap();
-    env.write_config(&format!("model = \"{}\"\n", copy.display()));
+    env.write_config(&format!(
+        "model = \"{}\"\nidle_unload_minutes = 30\n",
+        copy.display()
+    ));
     let reloaded = env.cmdai(&["daemon", "reload"]);
     assert_success(&reloaded);
     wait_until("the new model to load", Duration::from_secs(60), || {

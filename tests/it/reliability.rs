@@ -386,6 +386,31 @@ fn stale_socket_after_kill_9_is_recovered() {
     assert_eq!(daemons_of(&env).len(), 1);
 }
 
+/// Point 3, the race: the daemon dies with the request already accepted (`kill -9` right as the
+/// key is pressed). The client sees the connection cut, finds the socket refusing, starts a new
+/// daemon and asks again.
+#[test]
+fn a_daemon_that_dies_holding_the_request_is_replaced() {
+    let env = TestEnv::new();
+    scripted(&env, "files => ls -S", 4);
+    // Stands in for the dying daemon: accepts one connection and goes away with it, leaving
+    // its socket file behind.
+    let listener = UnixListener::bind(env.socket()).unwrap();
+    let dying = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut header = [0u8; 12];
+        let _ = stream.read_exact(&mut header);
+        // Gone before the client sees the cut, as a killed process is.
+        drop(listener);
+        drop(stream);
+    });
+    let out = env.cmdai(&["ask", "list", "files"]);
+    dying.join().unwrap();
+    assert_success(&out);
+    assert_eq!(stdout(&out), "ls -S\n");
+    assert_eq!(daemons_of(&env).len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Point 4: a live daemon is never displaced
 
