@@ -12,6 +12,7 @@ use crate::context;
 use crate::prompt;
 use crate::protocol::{
     Alternative, EngineState, ErrorKind, GenerateRequest, Request, Response, Suggestion,
+    MAX_SENTENCE,
 };
 use crate::validate::Action;
 
@@ -129,6 +130,12 @@ pub(super) fn ask_with_retries(
     deadline: Instant,
     announce: bool,
 ) -> Result<Suggestion, Failure> {
+    let bytes = request.sentence.trim().len();
+    if bytes > MAX_SENTENCE {
+        return Err(Failure::error(format!(
+            "the sentence is {bytes} bytes; shorten it to at most {MAX_SENTENCE}"
+        )));
+    }
     let mut restarted = false;
     let mut told_loading = false;
     loop {

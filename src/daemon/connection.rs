@@ -16,13 +16,11 @@ use crate::engine;
 use crate::paths;
 use crate::protocol::{
     read_frame_async, write_frame_async, ErrorKind, FrameKind, GenerateRequest, Header, Hello,
-    ProtocolError, Request, Response, WireError, PROTOCOL_VERSION,
+    ProtocolError, Request, Response, WireError, MAX_SENTENCE, PROTOCOL_VERSION,
 };
 
 /// A client gets this long to send its request; slow senders cannot pin a connection.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest sentence accepted, in bytes.
-const MAX_SENTENCE: usize = 4096;
 
 pub(super) async fn handle(stream: UnixStream, shared: Arc<Shared>) {
     match stream.peer_cred() {

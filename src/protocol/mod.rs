@@ -26,6 +26,8 @@ pub const HEADER_LEN: usize = 12;
 pub const PROTOCOL_VERSION: u16 = 4;
 /// Frames larger than this are refused before anything is allocated for them.
 pub const MAX_FRAME_LEN: u32 = 64 * 1024;
+/// The longest sentence a daemon accepts, in bytes; clients say so before sending.
+pub const MAX_SENTENCE: usize = 4096;
 
 /// What a frame carries; lets either side reject a frame sent the wrong way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,10 +128,10 @@ impl Header {
 /// Header plus body, ready to write in one call.
 pub fn encode_frame<T: Serialize>(kind: FrameKind, message: &T) -> Result<Vec<u8>, ProtocolError> {
     let body = codec::encode(message)?;
-    let len = u32::try_from(body.len())
-        .ok()
-        .filter(|len| *len <= MAX_FRAME_LEN)
-        .ok_or(ProtocolError::TooLarge(u32::MAX))?;
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    if len > MAX_FRAME_LEN {
+        return Err(ProtocolError::TooLarge(len));
+    }
     let mut frame = Vec::with_capacity(HEADER_LEN + body.len());
     frame.extend_from_slice(&Header::new(kind, len).to_bytes());
     frame.extend_from_slice(&body);

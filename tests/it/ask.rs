@@ -222,3 +222,20 @@ fn a_model_fixed_after_a_failed_load_is_picked_up_by_the_next_ask() {
     assert_success(&out);
     assert_eq!(stdout(&out).lines().count(), 1);
 }
+
+/// A sentence longer than the daemon accepts is refused by the client in one line that says
+/// what to do, before any daemon is started or asked.
+#[test]
+fn an_overlong_sentence_is_one_line_and_starts_nothing() {
+    let env = TestEnv::new();
+    scripted_config(&env, "files => ls");
+    let sentence = "find ".repeat(1000);
+    let out = env.cmdai(&["ask", &sentence]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "cmdai: the sentence is 4999 bytes; shorten it to at most 4096\n"
+    );
+    assert_eq!(env.daemon_pid(), None);
+}

@@ -417,3 +417,22 @@ fn a_prompt_with_the_daemon_down_stays_silent_and_starts_nothing() {
     assert!(!screen.contains("Job"), "a job notice: {screen}");
     assert_eq!(env.daemon_pid(), None, "a prompt started the daemon");
 }
+
+/// The key on the inserted command brings the next candidate, in fish too, round the cycle.
+#[test]
+fn the_key_again_cycles_through_the_candidates() {
+    let env = TestEnv::new();
+    scripted_config(&env, "list the files => ls -a\nlist the files => ls -l\n");
+    let Some(tmux) = start_fish(&env, "", "", &[]) else {
+        return;
+    };
+    tmux.type_text("list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+    tmux.keys(&["C-g"]);
+    tmux.wait_for("candidate 2", |s| {
+        last_line(s) == "$ ls -l" && s.contains("candidate 2 of 2")
+    });
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+}
