@@ -34,19 +34,10 @@ while (($#)); do
 	shift
 done
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-repo=$(pwd)
-eval_dir=${eval_dir:-${CMDAI_EVAL_DIR:-$repo/../shared/eval}}
-[[ -f $eval_dir/run_eval.py ]] || { echo "accuracy.sh: no eval harness in $eval_dir (use --eval DIR)" >&2; exit 2; }
-eval_dir=$(cd "$eval_dir" && pwd)
-bin=${CMDAI_BIN_DIR:-target/release}
-[[ -x $bin/cmdai && -x $bin/cmdai-daemon ]] || { echo "accuracy.sh: build first: cargo build --release" >&2; exit 2; }
-bin=$(cd "$bin" && pwd)
-for tool in jq curl python3; do
-	command -v "$tool" >/dev/null || { echo "accuracy.sh: $tool is needed (apt-get install $tool)" >&2; exit 2; }
-done
-threads=${threads:-$(lscpu -p=core 2>/dev/null | grep -v '^#' | sort -u | wc -l)}
-((threads > 0)) || threads=$(nproc)
+name=accuracy.sh
+# shellcheck source=benches/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_init run_eval.py
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cmdai-accuracy.XXXXXX")
 out=${out:-$work/reports}
@@ -83,16 +74,8 @@ if [[ ,$arms, == *,cmdai,* ]]; then
 fi
 
 if [[ ,$arms, == *,baseline,* ]]; then
-	server=$(benches/llama-server.sh)
-	model_path=$("$bin/cmdai" model path "$model")
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	"$server" -m "$model_path" --host 127.0.0.1 --port "$port" -t "$threads" -c 4096 >"$work/server.log" 2>&1 &
-	server_pid=$!
-	for _ in $(seq 600); do
-		curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
-		kill -0 "$server_pid" 2>/dev/null || { tail "$work/server.log" >&2; exit 1; }
-		sleep 0.5
-	done
+	llama_server_start "$("$bin/cmdai" model path "$model")" "$work/server.log"
+	llama_server_wait "$work/server.log"
 	export LLAMA_URL=http://127.0.0.1:$port
 	# shellcheck disable=SC2016 # expanded by the harness, which sets CMDAI_EVAL_DIR
 	run_eval baseline '"$CMDAI_EVAL_DIR/examples/gen_llamacpp.sh"' --strip-fences

@@ -42,19 +42,10 @@ while (($#)); do
 	shift
 done
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-repo=$(pwd)
-eval_dir=${eval_dir:-${CMDAI_EVAL_DIR:-$repo/../shared/eval}}
-[[ -f $eval_dir/tasks.jsonl ]] || { echo "latency.sh: no eval set in $eval_dir (use --eval DIR)" >&2; exit 2; }
-eval_dir=$(cd "$eval_dir" && pwd)
-bin=${CMDAI_BIN_DIR:-target/release}
-[[ -x $bin/cmdai && -x $bin/cmdai-daemon ]] || { echo "latency.sh: build first: cargo build --release" >&2; exit 2; }
-bin=$(cd "$bin" && pwd)
-for tool in jq curl python3; do
-	command -v "$tool" >/dev/null || { echo "latency.sh: $tool is needed (apt-get install $tool)" >&2; exit 2; }
-done
-threads=${threads:-$(lscpu -p=core 2>/dev/null | grep -v '^#' | sort -u | wc -l)}
-((threads > 0)) || threads=$(nproc)
+name=latency.sh
+# shellcheck source=benches/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_init tasks.jsonl
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cmdai-latency.XXXXXX")
 export CMDAI_RUNTIME_DIR=$work/run CMDAI_STATE_DIR=$work/state CMDAI_CONFIG=$work/config.toml
@@ -73,18 +64,11 @@ trap cleanup EXIT
 echo "building the fixtures..." >&2
 bash "$eval_dir/fixtures/make_fixtures.sh" "$work/fx" >/dev/null
 
-server=$(benches/llama-server.sh)
 model_path=$("$bin/cmdai" model path "$model")
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$server" -m "$model_path" --host 127.0.0.1 --port "$port" -t "$threads" -c 4096 >"$work/server.log" 2>&1 &
-server_pid=$!
+llama_server_start "$model_path" "$work/server.log"
 echo "starting the daemon and llama-server ($threads threads)..." >&2
 "$bin/cmdai" daemon start >/dev/null 2>&1
-for _ in $(seq 600); do
-	curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
-	kill -0 "$server_pid" 2>/dev/null || { tail "$server.log" >&2; exit 1; }
-	sleep 0.5
-done
+llama_server_wait "$work/server.log"
 
 python3 - "$bin" "$eval_dir" "$work" "$port" "$limit" "$cold" "$idle" "$model_path" <<'PY'
 import json, os, resource, statistics, subprocess, sys, time, urllib.request
