@@ -248,13 +248,36 @@ impl Config {
 /// Backends the daemon knows by name.
 pub const BACKENDS: &[&str] = &["embedded", "scripted"];
 
-/// Command-line choices, the top of the precedence: the daemon's `--model`, `--backend`,
-/// `--threads` (and `cmdai config show`'s, to preview them).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Command-line choices, the top of the precedence: `cmdai-daemon`'s `--model`, `--backend`,
+/// `--threads`, which `cmdai daemon start|restart` pass on and `cmdai config show` previews.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct Flags {
+    /// Model to load: default, small, tests, or a path to a GGUF file
+    #[arg(long)]
     pub model: Option<String>,
+    /// Backend to use: embedded (llama.cpp in process) or scripted (tests only)
+    #[arg(long)]
     pub backend: Option<String>,
+    /// Generation threads [default: one per physical core]
+    #[arg(long)]
     pub threads: Option<u32>,
+}
+
+impl Flags {
+    /// The flags as `cmdai-daemon` arguments, to start one with them.
+    pub fn daemon_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args = Vec::new();
+        let mut push = |flag: &str, value: Option<String>| {
+            if let Some(value) = value {
+                args.push(flag.into());
+                args.push(value.into());
+            }
+        };
+        push("--model", self.model.clone());
+        push("--backend", self.backend.clone());
+        push("--threads", self.threads.map(|t| t.to_string()));
+        args
+    }
 }
 
 /// Where one setting's value came from.

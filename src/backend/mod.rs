@@ -111,7 +111,7 @@ pub trait Backend {
 }
 
 /// Everything needed to open a backend, decided by the daemon's config.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BackendSpec {
     pub kind: String,
     pub model_path: PathBuf,

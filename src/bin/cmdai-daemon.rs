@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use cmdai::daemon::{self, Overrides};
+use cmdai::config::Flags;
+use cmdai::daemon;
 use cmdai::protocol::Suggestion;
 
 #[derive(Debug, Parser)]
@@ -16,15 +17,8 @@ use cmdai::protocol::Suggestion;
         Stop it with SIGTERM or `cmdai daemon stop`."
 )]
 struct Args {
-    /// Model to load: default, small, tests, or a path to a GGUF file
-    #[arg(long)]
-    model: Option<String>,
-    /// Backend: embedded (llama.cpp in process) or scripted (tests only)
-    #[arg(long)]
-    backend: Option<String>,
-    /// Generation threads [default: one per physical core]
-    #[arg(long)]
-    threads: Option<u32>,
+    #[command(flatten)]
+    flags: Flags,
     /// Load the model, answer this one sentence on stdout and exit (no socket): what a tool
     /// without a daemon pays per request
     #[arg(long, value_name = "SENTENCE")]
@@ -68,14 +62,9 @@ fn print_once(suggestion: Suggestion) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     ensure_passive_openmp();
     let args = Args::parse();
-    let overrides = Overrides {
-        model: args.model,
-        backend: args.backend,
-        threads: args.threads,
-    };
     let result = match &args.once {
-        Some(sentence) => daemon::once(&overrides, sentence, &args.shell).and_then(print_once),
-        None => daemon::run(&overrides),
+        Some(sentence) => daemon::once(&args.flags, sentence, &args.shell).and_then(print_once),
+        None => daemon::run(&args.flags),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -22,8 +22,9 @@ use crate::paths;
 pub struct ConfigArgs {
     #[command(subcommand)]
     command: Option<ConfigCommand>,
+    /// Show the settings as if these flags were given to the daemon
     #[command(flatten)]
-    show: ShowArgs,
+    show: Flags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -34,7 +35,7 @@ enum ConfigCommand {
         threads     4         env CMDAI_THREADS\n  \
         backend     \"embedded\" default\n\n\
         The flags preview what `cmdai daemon start` with the same flags would use.")]
-    Show(ShowArgs),
+    Show(Flags),
     /// Write config.toml with every option documented and commented out
     #[command(
         after_help = "Examples:\n  cmdai config init\n  cmdai config init --force\n\n\
@@ -50,19 +51,6 @@ enum ConfigCommand {
     Path,
 }
 
-#[derive(Debug, Default, Args)]
-struct ShowArgs {
-    /// Show the settings as if `--model` were given to the daemon
-    #[arg(long)]
-    model: Option<String>,
-    /// Show the settings as if `--backend` were given to the daemon
-    #[arg(long)]
-    backend: Option<String>,
-    /// Show the settings as if `--threads` were given to the daemon
-    #[arg(long)]
-    threads: Option<u32>,
-}
-
 pub fn run(args: ConfigArgs) -> Result<(), Failure> {
     match args.command {
         None => show(args.show),
@@ -72,12 +60,7 @@ pub fn run(args: ConfigArgs) -> Result<(), Failure> {
     }
 }
 
-fn show(args: ShowArgs) -> Result<(), Failure> {
-    let flags = Flags {
-        model: args.model,
-        backend: args.backend,
-        threads: args.threads,
-    };
+fn show(flags: Flags) -> Result<(), Failure> {
     let explained = Config::explain(&flags)?;
     let rows: Vec<(&str, String, String)> = KEYS
         .iter()

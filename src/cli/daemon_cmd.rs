@@ -1,6 +1,5 @@
 //! `cmdai daemon start|stop|restart|status|install|uninstall|logs`.
 
-use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
@@ -9,6 +8,7 @@ use super::logs_cmd::LogsArgs;
 use super::service_cmd::{self, InstallArgs};
 use super::{print_stdout, Failure};
 use crate::client::{self, ClientError, StartOptions};
+use crate::config::Flags;
 use crate::paths;
 use crate::protocol::{DaemonStatus, EngineState, Request, Response};
 use crate::validate::Safety;
@@ -57,34 +57,11 @@ pub enum DaemonCommand {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// Model to load: default, small, tests, or a path to a GGUF file
-    #[arg(long)]
-    model: Option<String>,
-    /// Backend to use: embedded (llama.cpp in process) or scripted (tests only)
-    #[arg(long)]
-    backend: Option<String>,
-    /// Generation threads [default: one per physical core]
-    #[arg(long)]
-    threads: Option<u32>,
+    #[command(flatten)]
+    flags: Flags,
     /// Return as soon as the socket is up, without waiting for the model
     #[arg(long)]
     no_wait: bool,
-}
-
-impl StartArgs {
-    fn daemon_args(&self) -> Vec<OsString> {
-        let mut args = Vec::new();
-        let mut push = |flag: &str, value: Option<String>| {
-            if let Some(value) = value {
-                args.push(flag.into());
-                args.push(value.into());
-            }
-        };
-        push("--model", self.model.clone());
-        push("--backend", self.backend.clone());
-        push("--threads", self.threads.map(|t| t.to_string()));
-        args
-    }
 }
 
 pub fn run(command: DaemonCommand) -> Result<(), Failure> {
@@ -106,7 +83,7 @@ fn start(args: &StartArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let started = Instant::now();
-    let flags = args.daemon_args();
+    let flags = args.flags.daemon_args();
     // The service runs the daemon without flags; flags mean this one daemon, started directly.
     if !(flags.is_empty() && service_cmd::restart_through_service()?) {
         client::start_daemon(&StartOptions { args: flags })?;

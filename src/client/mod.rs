@@ -71,12 +71,10 @@ pub fn connect() -> Result<UnixStream, ClientError> {
 
 /// Sends one request and waits up to `timeout` for its response.
 pub fn request(request: &Request, timeout: Duration) -> Result<Response, ClientError> {
-    let mut stream = connect()?;
+    let mut stream = send_frame(request, Duration::from_secs(5))?;
     stream
         .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
-        .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(5))))
         .map_err(|e| ClientError::Protocol(ProtocolError::Io(e)))?;
-    protocol::write_frame(&mut stream, FrameKind::Request, request)?;
     match protocol::read_frame(&mut stream, FrameKind::Response) {
         Ok(Response::Error(e)) => Err(ClientError::Daemon(WireError {
             message: one_line(&e.message),
@@ -93,10 +91,15 @@ pub fn request(request: &Request, timeout: Duration) -> Result<Response, ClientE
 /// Sends one request and does not wait for the answer: the daemon's reply, if any, is dropped
 /// with the connection. For `Prepare`, which the shell sends at every prompt.
 pub fn send(request: &Request) -> Result<(), ClientError> {
+    send_frame(request, Duration::from_millis(200)).map(drop)
+}
+
+/// Connects and writes `request`, giving the write `write_timeout`; the stream, to read from.
+fn send_frame(request: &Request, write_timeout: Duration) -> Result<UnixStream, ClientError> {
     let mut stream = connect()?;
     stream
-        .set_write_timeout(Some(Duration::from_millis(200)))
+        .set_write_timeout(Some(write_timeout))
         .map_err(|e| ClientError::Protocol(ProtocolError::Io(e)))?;
     protocol::write_frame(&mut stream, FrameKind::Request, request)?;
-    Ok(())
+    Ok(stream)
 }

@@ -17,32 +17,15 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Notify;
 
 use crate::backend::{self, BackendSpec};
-use crate::config::Config;
+use crate::config::{Config, Flags};
 use crate::engine::{review, Engine};
 use crate::protocol::{DaemonStatus, Suggestion};
 use crate::{context, model, paths, prompt};
 
-/// Command-line choices that override the config.
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub model: Option<String>,
-    pub backend: Option<String>,
-    pub threads: Option<u32>,
-}
-
-/// Config file and environment, then flags.
-pub fn effective_config(overrides: &Overrides) -> anyhow::Result<Config> {
-    let mut config = Config::load().context("could not read the configuration")?;
-    if let Some(model) = &overrides.model {
-        config.model = model.clone();
-    }
-    if let Some(backend) = &overrides.backend {
-        config.backend = backend.clone();
-    }
-    if overrides.threads.is_some() {
-        config.threads = overrides.threads;
-    }
-    Ok(config)
+/// Config file and environment, then the command line's flags.
+pub fn effective_config(flags: &Flags) -> anyhow::Result<Config> {
+    let explained = Config::explain(flags).context("could not read the configuration")?;
+    Ok(explained.config)
 }
 
 pub fn backend_spec(config: &Config) -> BackendSpec {
@@ -77,22 +60,23 @@ pub fn idle_unload(config: &Config) -> Option<Duration> {
 /// State shared by every connection.
 struct Shared {
     engine: Engine,
-    /// What the engine was last told to open, and under which flags: a reload compares the
-    /// config read again against it.
+    /// What the engine was last told to open, and under which review policy: a reload
+    /// compares the config read again against it.
     spec: std::sync::Mutex<(BackendSpec, review::Policy)>,
-    overrides: Overrides,
+    /// The daemon's command line, which still wins over the file on a reload.
+    flags: Flags,
     timeout: Duration,
     started: Instant,
     shutdown: Notify,
 }
 
 /// Runs the daemon in the foreground until SIGTERM, SIGINT or a `Shutdown` request.
-pub fn run(overrides: &Overrides) -> anyhow::Result<()> {
+pub fn run(flags: &Flags) -> anyhow::Result<()> {
     runtime::log_panics_by_place();
     if let Err(e) = runtime::forbid_core_dumps() {
         eprintln!("cmdai-daemon: could not turn core dumps off: {e}");
     }
-    let config = effective_config(overrides)?;
+    let config = effective_config(flags)?;
     let dir = paths::runtime_dir();
     paths::ensure_private_dir(&dir)?;
     let lock = runtime::lock_instance(&paths::pid_path())?;
@@ -101,14 +85,14 @@ pub fn run(overrides: &Overrides) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let served = rt.block_on(serve(config, overrides.clone(), lock_id));
+    let served = rt.block_on(serve(config, flags.clone(), lock_id));
     drop(lock);
     served
 }
 
 /// `lock` is the pid file this daemon holds: it may bind its socket again only while that
 /// file is still in place.
-async fn serve(config: Config, overrides: Overrides, lock: runtime::FileId) -> anyhow::Result<()> {
+async fn serve(config: Config, flags: Flags, lock: runtime::FileId) -> anyhow::Result<()> {
     // Watch signals before anyone can know we exist: a SIGTERM right after the socket appears
     // must still unlink it.
     let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
@@ -133,7 +117,7 @@ async fn serve(config: Config, overrides: Overrides, lock: runtime::FileId) -> a
         )
         .context("could not start the engine")?,
         spec: std::sync::Mutex::new((spec, policy(&config))),
-        overrides,
+        flags,
         timeout: Duration::from_millis(u64::from(config.timeout_ms)),
         started: Instant::now(),
         shutdown: Notify::new(),
@@ -178,7 +162,10 @@ async fn serve(config: Config, overrides: Overrides, lock: runtime::FileId) -> a
 
 fn status(shared: &Shared) -> DaemonStatus {
     let stats = shared.engine.stats();
-    let spec = lock_spec(shared).0.clone();
+    let (model_path, threads) = {
+        let spec = &lock_spec(shared).0;
+        (spec.model_path.display().to_string(), spec.threads)
+    };
     DaemonStatus {
         state: stats.state,
         error: stats.error,
@@ -186,8 +173,8 @@ fn status(shared: &Shared) -> DaemonStatus {
         daemon_version: env!("CARGO_PKG_VERSION").into(),
         backend: stats.backend,
         model: stats.model,
-        model_path: spec.model_path.display().to_string(),
-        threads: spec.threads,
+        model_path,
+        threads,
         uptime_ms: shared.started.elapsed().as_millis() as u64,
         load_ms: stats.load_ms,
         loads: stats.loads,
@@ -215,21 +202,11 @@ fn lock_spec(shared: &Shared) -> std::sync::MutexGuard<'_, (BackendSpec, review:
 /// or how requests are reviewed, changed, the engine opens the backend again after the work
 /// already queued; the socket stays. Returns whether anything changed.
 fn reload(shared: &Shared) -> anyhow::Result<bool> {
-    let config = effective_config(&shared.overrides)?;
+    let config = effective_config(&shared.flags)?;
     let wanted = (backend_spec(&config), policy(&config));
-    let idle = idle_unload(&config);
-    let idle_changed = shared.engine.idle() != idle;
-    shared.engine.set_idle(idle);
+    let idle_changed = shared.engine.set_idle(idle_unload(&config));
     let mut current = lock_spec(shared);
-    let same = {
-        let (spec, policy) = &*current;
-        spec.kind == wanted.0.kind
-            && spec.model_path == wanted.0.model_path
-            && spec.threads == wanted.0.threads
-            && spec.max_tokens == wanted.0.max_tokens
-            && *policy == wanted.1
-    };
-    if same {
+    if *current == wanted {
         return Ok(idle_changed);
     }
     shared
@@ -259,8 +236,8 @@ fn rss_bytes() -> u64 {
 
 /// Loads the model, answers one sentence and exits: what every request costs a tool without a
 /// daemon. The benchmark's baseline, checks (and a repair round) included.
-pub fn once(overrides: &Overrides, sentence: &str, shell: &str) -> anyhow::Result<Suggestion> {
-    let config = effective_config(overrides)?;
+pub fn once(flags: &Flags, sentence: &str, shell: &str) -> anyhow::Result<Suggestion> {
+    let config = effective_config(flags)?;
     let spec = backend_spec(&config);
     let options = context::options()?;
     let request =

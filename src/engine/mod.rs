@@ -190,24 +190,22 @@ impl Engine {
         let _ = self.jobs.try_send(Work::Prepare(context));
     }
 
-    /// Asks the worker to open `spec` under `policy` once the work queued before is done: the
-    /// socket and the queue stay, requests in between are served by the old backend.
-    /// The idle period from the next wait on: `None` keeps the backend open for ever.
-    pub fn set_idle(&self, idle: Option<Duration>) {
+    /// Sets the idle period (`None` keeps the backend open for ever); returns whether it
+    /// changed, in which case the worker's wait in progress starts over under the new one.
+    pub fn set_idle(&self, idle: Option<Duration>) -> bool {
         let old = std::mem::replace(
             &mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()),
             idle,
         );
-        if old != idle {
-            // The worker may be waiting under the old period.
+        let changed = old != idle;
+        if changed {
             let _ = self.jobs.try_send(Work::Wake);
         }
+        changed
     }
 
-    pub fn idle(&self) -> Option<Duration> {
-        current(&self.idle)
-    }
-
+    /// Asks the worker to open `spec` under `policy` once the work queued before is done: the
+    /// socket and the queue stay, requests in between are served by the old backend.
     pub fn reload(&self, spec: BackendSpec, policy: Policy) -> Result<(), WireError> {
         self.jobs
             .try_send(Work::Reload(Box::new((spec, policy))))
@@ -553,7 +551,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::spawn(scripted(dir.path()), 2, policy(), None).unwrap();
         wait_for(&engine, "the first load", |s| s.state == EngineState::Ready);
-        engine.set_idle(Some(Duration::from_millis(50)));
+        assert!(engine.set_idle(Some(Duration::from_millis(50))));
+        assert!(
+            !engine.set_idle(Some(Duration::from_millis(50))),
+            "unchanged"
+        );
         wait_for(&engine, "the unload", |s| s.state == EngineState::Unloaded);
         assert_eq!(
             engine.stats().loads,

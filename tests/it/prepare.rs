@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-/// The scripted rule the prepare tests type.
+/// The scripted rule the prepare tests type; their daemon is started with it before any shell
+/// exists, as a login service would.
 pub const RULE: &str = "list the files => ls -a";
 
 /// Words of the request part a key press sends for `list the files` from an empty-ish temp
@@ -14,10 +15,14 @@ pub const RULE: &str = "list the files => ls -a";
 /// the context block was already kept.
 pub const REQUEST_WORDS: u64 = 4;
 
-/// Starts a scripted daemon for `RULE` before any shell exists, as a login service would.
-pub fn start_daemon(env: &TestEnv) {
-    scripted_config(env, RULE);
-    assert_success(&env.cmdai(&["daemon", "start"]));
+/// After a few prompts with no daemon: nothing from cmdai or the shell's job control on the
+/// screen, and no daemon started.
+#[track_caller]
+pub fn assert_prompts_stayed_silent(env: &TestEnv, screen: &str) {
+    assert!(!screen.contains("cmdai"), "{screen}");
+    assert!(!screen.contains('['), "a job notice: {screen}");
+    assert!(!screen.contains("Job"), "a job notice: {screen}");
+    assert_eq!(env.daemon_pid(), None, "a prompt started the daemon");
 }
 
 /// Waits until the daemon has evaluated `count` context blocks ahead of a key press.
@@ -48,7 +53,7 @@ pub fn assert_only_the_sentence_was_evaluated(env: &TestEnv) {
 #[test]
 fn without_a_prepare_the_key_press_evaluates_the_context_too() {
     let env = TestEnv::new();
-    start_daemon(&env);
+    env.start_scripted(RULE);
     let out = env
         .command(env!("CARGO_BIN_EXE_cmdai"))
         .args(["ask", "list the files"])
@@ -70,7 +75,7 @@ fn without_a_prepare_the_key_press_evaluates_the_context_too() {
 #[test]
 fn prepare_then_ask_evaluates_only_the_sentence() {
     let env = TestEnv::new();
-    start_daemon(&env);
+    env.start_scripted(RULE);
     let run = |args: &[&str]| {
         let out = env
             .command(env!("CARGO_BIN_EXE_cmdai"))

@@ -388,7 +388,7 @@ fn edited_line(screen: &str) -> Option<String> {
 #[test]
 fn each_prompt_prepares_the_context_for_the_key() {
     let env = TestEnv::new();
-    crate::prepare::start_daemon(&env);
+    env.start_scripted(crate::prepare::RULE);
     let Some(tmux) = start_fish(&env, "", "", &[]) else {
         return;
     };
@@ -412,10 +412,7 @@ fn a_prompt_with_the_daemon_down_stays_silent_and_starts_nothing() {
         tmux.wait_has_line(&format!("round-{i}"));
     }
     tmux.wait_for("the prompt", |s| last_line(s) == "$");
-    let screen = tmux.screen();
-    assert!(!screen.contains("cmdai"), "{screen}");
-    assert!(!screen.contains("Job"), "a job notice: {screen}");
-    assert_eq!(env.daemon_pid(), None, "a prompt started the daemon");
+    crate::prepare::assert_prompts_stayed_silent(&env, &tmux.screen());
 }
 
 /// The key on the inserted command brings the next candidate, in fish too, round the cycle.

@@ -294,7 +294,7 @@ fn the_key_again_cycles_through_the_candidates() {
 #[test]
 fn each_prompt_prepares_the_context_for_the_key() {
     let env = TestEnv::new();
-    crate::prepare::start_daemon(&env);
+    env.start_scripted(crate::prepare::RULE);
     let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
         return;
     };
@@ -319,17 +319,14 @@ fn a_prompt_with_the_daemon_down_stays_silent_and_starts_nothing() {
         tmux.wait_has_line(&format!("round-{i}"));
     }
     tmux.wait_line("$");
-    let screen = tmux.screen();
-    assert!(!screen.contains("cmdai"), "{screen}");
-    assert!(!screen.contains('['), "a job notice: {screen}");
-    assert_eq!(env.daemon_pid(), None, "a prompt started the daemon");
+    crate::prepare::assert_prompts_stayed_silent(&env, &tmux.screen());
 }
 
 /// CMDAI_NO_PREPARE=1 before the init line: no prompt sends anything.
 #[test]
 fn no_prepare_turns_the_prompt_hook_off() {
     let env = TestEnv::new();
-    crate::prepare::start_daemon(&env);
+    env.start_scripted(crate::prepare::RULE);
     let Some(tmux) = start_zsh(&env, PROMPT, "CMDAI_NO_PREPARE=1", &[]) else {
         return;
     };
