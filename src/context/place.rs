@@ -229,21 +229,40 @@ pub fn tools(path_var: &str) -> String {
     present.join(", ")
 }
 
-/// The first lines of a text file, indented, each cut to `LINE_CHARS`, secrets redacted;
-/// `None` for an empty, unreadable or binary file.
-fn text_lines(path: &Path) -> Option<String> {
+/// What the start of a file shows.
+enum Start {
+    /// Its first lines, indented, each cut to `LINE_CHARS`, secrets redacted.
+    Text(String),
+    /// Nothing at all.
+    Empty,
+    /// Only whitespace.
+    Blank,
+    Binary,
+}
+
+/// Reads the first `HEAD_BYTES` of a file, once, and says what they show.
+fn text_lines(path: &Path) -> std::io::Result<Start> {
     let mut bytes = Vec::with_capacity(HEAD_BYTES);
-    File::open(path)
-        .and_then(|f| f.take(HEAD_BYTES as u64).read_to_end(&mut bytes))
-        .ok()?;
+    File::open(path)?
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut bytes)?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(text) => text,
         // A multi-byte character cut at the 4 KB mark does not make the file binary.
-        Err(e) if e.error_len().is_none() => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok()?,
-        Err(_) => return None,
+        Err(e) if e.error_len().is_none() => match std::str::from_utf8(&bytes[..e.valid_up_to()]) {
+            Ok(text) => text,
+            Err(_) => return Ok(Start::Binary),
+        },
+        Err(_) => return Ok(Start::Binary),
     };
-    if text.trim().is_empty() || text.contains('\0') {
-        return None;
+    if text.contains('\0') {
+        return Ok(Start::Binary);
+    }
+    if text.is_empty() {
+        return Ok(Start::Empty);
+    }
+    if text.trim().is_empty() {
+        return Ok(Start::Blank);
     }
     let mut out = String::new();
     for line in text.lines().take(HEAD_LINES) {
@@ -257,7 +276,7 @@ fn text_lines(path: &Path) -> Option<String> {
         out.push_str(&cut.replace('\t', "\\t"));
         out.push('\n');
     }
-    Some(out)
+    Ok(Start::Text(out))
 }
 
 /// The words of `sentence` that name an existing path under `cwd`, in order, at most 4.
@@ -331,14 +350,12 @@ fn sensitive(path: &Path) -> bool {
 
 /// `name starts with:` and its first lines, indented, or why they are not shown.
 fn head(path: &Path, shown: &str) -> String {
-    let empty = fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false);
-    if empty {
-        return format!("{shown} is empty\n");
-    }
     match text_lines(path) {
-        Some(lines) => format!("{shown} starts with:\n{lines}"),
-        None if File::open(path).is_err() => format!("{shown}: cannot be read\n"),
-        None => format!("{shown} is a binary file\n"),
+        Ok(Start::Text(lines)) => format!("{shown} starts with:\n{lines}"),
+        Ok(Start::Empty) => format!("{shown} is empty\n"),
+        Ok(Start::Blank) => format!("{shown} holds only blank lines\n"),
+        Ok(Start::Binary) => format!("{shown} is a binary file\n"),
+        Err(_) => format!("{shown}: cannot be read\n"),
     }
 }
 
@@ -409,6 +426,11 @@ mod tests {
              docs/ holds: api.md, images/\n\
              logo.png is a binary file\n\
              empty.txt is empty\n"
+        );
+        fs::write(root.join("blank.txt"), "\n  \n").unwrap();
+        assert_eq!(
+            super::details(root, "lines of blank.txt", true, true),
+            "blank.txt holds only blank lines\n"
         );
         let secret = super::details(root, "show .env", true, true);
         assert_eq!(secret, ".env: contents not shown (may hold secrets)\n");
