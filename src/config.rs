@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::backend;
 use crate::context::ContextOptions;
 use crate::paths;
 use crate::validate::Safety;
@@ -19,8 +20,8 @@ pub const DEFAULT_CANDIDATES: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// `embedded` (llama.cpp in process) or `scripted` (canned answers, for tests of plumbing).
-    pub backend: String,
+    /// The backends to try, in order: the first available one answers (see [`BACKENDS`]).
+    pub backend: Vec<String>,
     /// A catalog role (`default`, `small`, `tests`) or a path to any GGUF file.
     pub model: String,
     /// Generation threads; `None` means one per physical core.
@@ -39,6 +40,8 @@ pub struct Config {
     /// Minutes without a request after which the model is unloaded (its memory given back)
     /// until the next one; 0 keeps it loaded.
     pub idle_unload_minutes: f64,
+    /// The `[openai]`, `[ollama]`, `[llama_server]` and `[agent]` tables.
+    pub backends: backend::Settings,
     /// Where the settings came from, for messages.
     pub source: PathBuf,
 }
@@ -47,7 +50,9 @@ pub struct Config {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    backend: Option<String>,
+    /// One name or a list, the fallback chain.
+    #[serde(default, deserialize_with = "chain")]
+    backend: Option<Vec<String>>,
     model: Option<String>,
     threads: Option<u32>,
     timeout_ms: Option<u32>,
@@ -60,6 +65,10 @@ struct FileConfig {
     idle_unload_minutes: Option<f64>,
     /// Read by the client alone (`context::options`).
     context: Option<ContextOptions>,
+    openai: Option<backend::openai::Settings>,
+    ollama: Option<backend::ollama::Settings>,
+    llama_server: Option<backend::llama_server::Settings>,
+    agent: Option<backend::agent::Settings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +91,7 @@ pub enum ConfigError {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            backend: "embedded".into(),
+            backend: vec!["embedded".into()],
             model: "default".into(),
             threads: None,
             timeout_ms: DEFAULT_TIMEOUT_MS,
@@ -91,6 +100,7 @@ impl Default for Config {
             queue: 8,
             safety: Safety::default(),
             idle_unload_minutes: 0.0,
+            backends: backend::Settings::default(),
             source: paths::config_path(),
         }
     }
@@ -126,6 +136,10 @@ impl Config {
             safety,
             idle_unload_minutes,
             context: _,
+            openai,
+            ollama,
+            llama_server,
+            agent,
         } = file;
         let mut set = |key: &'static str, present: bool| {
             if present {
@@ -150,6 +164,11 @@ impl Config {
         self.queue = queue.unwrap_or(self.queue);
         self.safety = safety.unwrap_or(self.safety);
         self.idle_unload_minutes = idle_unload_minutes.unwrap_or(self.idle_unload_minutes);
+        let tables = &mut self.backends;
+        tables.openai = openai.unwrap_or(std::mem::take(&mut tables.openai));
+        tables.ollama = ollama.unwrap_or(std::mem::take(&mut tables.ollama));
+        tables.llama_server = llama_server.unwrap_or(std::mem::take(&mut tables.llama_server));
+        tables.agent = agent.unwrap_or(std::mem::take(&mut tables.agent));
     }
 
     fn apply_env(
@@ -162,7 +181,7 @@ impl Config {
             origins.insert(key, Origin::Env(name));
         };
         if let Some(backend) = var("CMDAI_BACKEND") {
-            self.backend = backend;
+            self.backend = split_chain(&backend);
             from("backend", "CMDAI_BACKEND");
         }
         if let Some(model) = var("CMDAI_MODEL") {
@@ -202,7 +221,7 @@ impl Config {
 
     fn apply_flags(&mut self, flags: &Flags, origins: &mut Origins) {
         if let Some(backend) = &flags.backend {
-            self.backend = backend.clone();
+            self.backend = split_chain(backend);
             origins.insert("backend", Origin::Flag("--backend"));
         }
         if let Some(model) = &flags.model {
@@ -220,8 +239,8 @@ impl Config {
         let checks = [
             (
                 "backend",
-                !BACKENDS.contains(&self.backend.as_str()),
-                "one of \"embedded\", \"scripted\"",
+                !valid_chain(&self.backend),
+                "one or more of \"embedded\", \"openai\", \"ollama\", \"llama-server\", \"claude\", \"codex\", \"gemini\", \"amp\", \"kiro\", \"custom\" (or \"scripted\", for tests), each once",
             ),
             ("threads", self.threads == Some(0), "at least 1"),
             ("timeout_ms", self.timeout_ms == 0, "at least 1"),
@@ -246,7 +265,50 @@ impl Config {
 }
 
 /// Backends the daemon knows by name.
-pub const BACKENDS: &[&str] = &["embedded", "scripted"];
+pub const BACKENDS: &[&str] = &[
+    "embedded",
+    "openai",
+    "ollama",
+    "llama-server",
+    "claude",
+    "codex",
+    "gemini",
+    "amp",
+    "kiro",
+    "custom",
+    "scripted",
+];
+
+/// A chain written on one line: `openai,embedded` (spaces allowed).
+fn split_chain(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// At least one backend, each known and named once.
+fn valid_chain(chain: &[String]) -> bool {
+    !chain.is_empty()
+        && chain
+            .iter()
+            .enumerate()
+            .all(|(i, name)| BACKENDS.contains(&name.as_str()) && !chain[..i].contains(name))
+}
+
+/// The `backend` key: a name, or a list of names tried in order.
+fn chain<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Chain {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Some(match Chain::deserialize(d)? {
+        Chain::One(name) => vec![name],
+        Chain::Many(names) => names,
+    }))
+}
 
 /// Command-line choices, the top of the precedence: `cmdai-daemon`'s `--model`, `--backend`,
 /// `--threads`, which `cmdai daemon start|restart` pass on and `cmdai config show` previews.
@@ -255,8 +317,9 @@ pub struct Flags {
     /// Model to load: default, small, tests, or a path to a GGUF file
     #[arg(long)]
     pub model: Option<String>,
-    /// Backend to use: embedded (llama.cpp in process) or scripted (tests only)
-    #[arg(long)]
+    /// Backends to try in order, comma-separated: embedded (llama.cpp in process), openai,
+    /// ollama, llama-server, claude, codex, gemini, amp, kiro, custom
+    #[arg(long, value_name = "NAME[,NAME…]")]
     pub backend: Option<String>,
     /// Generation threads [default: one per physical core]
     #[arg(long)]
@@ -339,7 +402,10 @@ impl Explained {
         let c = &self.config;
         let o = &self.context;
         match key {
-            "backend" => format!("{:?}", c.backend),
+            "backend" => match c.backend.as_slice() {
+                [one] => format!("{one:?}"),
+                many => format!("{many:?}"),
+            },
             "model" => format!("{:?}", c.model),
             "threads" => c
                 .threads
@@ -602,7 +668,7 @@ mod tests {
             .unwrap();
         assert_eq!(config.model, "/m.gguf");
         assert_eq!(config.threads, Some(3));
-        assert_eq!(config.backend, "embedded");
+        assert_eq!(config.backend, ["embedded"]);
     }
 
     #[test]
@@ -728,6 +794,11 @@ mod tests {
             if *key != "threads" {
                 assert_eq!(ex.value(key), commented.value(key), "{key}");
             }
+        }
+        // The backends' tables, written out in full, say what the code's defaults are.
+        assert_eq!(ex.config.backends, backend::Settings::default());
+        for table in ["openai", "ollama", "llama_server", "agent", "agent.custom"] {
+            assert!(uncommented.contains(&format!("\n[{table}]\n")), "[{table}]");
         }
     }
 

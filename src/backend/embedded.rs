@@ -167,7 +167,7 @@ struct Candidate {
 }
 
 fn generate_error(e: impl std::fmt::Display) -> BackendError {
-    BackendError::Generate(e.to_string())
+    BackendError::Generate(format!("generation failed: {e}"))
 }
 
 impl Embedded<'_> {
@@ -254,7 +254,7 @@ impl Embedded<'_> {
         }
         if needed > CONTEXT_TOKENS as usize {
             return Err(BackendError::Generate(format!(
-                "request too long: {} tokens, at most {}",
+                "generation failed: request too long: {} tokens, at most {}",
                 tokens.len() + room,
                 CONTEXT_TOKENS as usize - self.prefix_len
             )));
@@ -437,6 +437,7 @@ impl Backend for Embedded<'_> {
             }
         }
         Ok(Generation {
+            fallback: None,
             texts,
             prompt_tokens: (context_tokens + request.len()) as u32,
             output_tokens: output_tokens as u32,

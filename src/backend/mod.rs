@@ -5,11 +5,19 @@
 //! backend across threads, [`open`] calls back with a `&mut dyn Backend` that lives on the
 //! opener's stack. Backends know nothing of the wire protocol.
 
+pub mod agent;
+mod chain;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+mod http;
+pub mod llama_server;
+pub mod ollama;
+pub mod openai;
 pub mod scripted;
 
 use std::path::PathBuf;
+
+use serde::Deserialize;
 
 use crate::prompt::Turn;
 
@@ -51,6 +59,9 @@ pub struct Generation {
     pub prompt_tokens: u32,
     /// Decoding steps: the tokens of the longest answer kept.
     pub output_tokens: u32,
+    /// Set by a fallback chain when a backend before the one that answered was down: one
+    /// line saying which and why, for the user's terminal.
+    pub fallback: Option<String>,
 }
 
 impl Generation {
@@ -70,11 +81,16 @@ pub enum BackendError {
         message: String,
         fix: String,
     },
-    #[error("generation failed: {0}")]
+    /// Generation went wrong; the message says where (a remote backend names itself).
+    #[error("{0}")]
     Generate(String),
+    /// The backend cannot answer now (server down, tool not installed): a chain moves on to
+    /// the next one. The message names the backend and says what to do.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("stopped")]
     Stopped,
-    #[error("unknown backend {0:?}: expected \"embedded\" or \"scripted\"")]
+    #[error("unknown backend {0:?}: expected one of {names}", names = crate::config::BACKENDS.join(", "))]
     Unknown(String),
     #[error("this build has no embedded backend: rebuild with the `embedded` feature")]
     NotBuilt,
@@ -108,33 +124,79 @@ pub trait Backend {
         let _ = (context, stop);
         Ok(0)
     }
+    /// A cheap check that the backend can answer now (a remote server lists its models, a
+    /// tool is on PATH), returning [`BackendError::Unavailable`] when it cannot. A chain asks
+    /// at most every 30 seconds. Backends inside the daemon are always available.
+    fn available(&mut self) -> Result<(), BackendError> {
+        Ok(())
+    }
 }
 
 /// Everything needed to open a backend, decided by the daemon's config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackendSpec {
-    pub kind: String,
+    /// The backends to try, in order: the first that is available answers.
+    pub chain: Vec<String>,
+    /// The GGUF file for the embedded backend and a supervised llama-server.
     pub model_path: PathBuf,
     pub threads: u32,
     pub max_tokens: u32,
     /// The conversation before the request: evaluated once and reused.
     pub fixed_turns: Vec<Turn>,
+    /// The `[openai]`, `[ollama]`, `[llama_server]` and `[agent]` tables.
+    pub settings: Settings,
 }
 
-/// Opens the backend `spec` names and lends it to `serve` until `serve` returns.
+/// Settings of the backends beyond the embedded one, each a table of the config file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub openai: openai::Settings,
+    pub ollama: ollama::Settings,
+    pub llama_server: llama_server::Settings,
+    pub agent: agent::Settings,
+}
+
+/// Opens the backends `spec` chains and lends them, as one, to `serve` until `serve` returns.
+/// Fails only when no backend of the chain could be opened.
 pub fn open(
     spec: &BackendSpec,
     serve: &mut dyn FnMut(&mut dyn Backend),
 ) -> Result<(), BackendError> {
-    match spec.kind.as_str() {
-        "embedded" => open_embedded(spec, serve),
-        "scripted" => {
-            let mut backend = scripted::Scripted::open(spec)?;
-            serve(&mut backend);
-            Ok(())
-        }
-        other => Err(BackendError::Unknown(other.into())),
+    chain::open(spec, serve)
+}
+
+/// Opens backend `kind` and asks whether it can answer now, for `cmdai doctor`: what answers
+/// (e.g. "openai at http://…, model M"), or why it cannot. A supervised llama-server is not
+/// started: its binary and model are looked for.
+pub fn probe(kind: &str, spec: &BackendSpec) -> Result<String, BackendError> {
+    if kind == "llama-server" {
+        return llama_server::probe(spec);
     }
+    let mut backend = open_owned(kind, spec)?;
+    backend.available()?;
+    Ok(format!("{kind}, model {}", backend.model()))
+}
+
+/// A backend that lives in a box: every provider but the embedded one, which borrows its
+/// model and is lent instead (see [`open`]).
+fn open_owned(kind: &str, spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
+    Ok(match kind {
+        "scripted" => Box::new(scripted::Scripted::open(spec)?),
+        "openai" => Box::new(openai::OpenAi::open(
+            &spec.settings.openai,
+            &spec.fixed_turns,
+            spec.max_tokens,
+        )?),
+        "ollama" => Box::new(ollama::Ollama::open(
+            &spec.settings.ollama,
+            &spec.fixed_turns,
+            spec.max_tokens,
+        )?),
+        "llama-server" => Box::new(llama_server::LlamaServer::open(spec)?),
+        other if agent::KINDS.contains(&other) => Box::new(agent::Agent::open(other, spec)?),
+        other => return Err(BackendError::Unknown(other.into())),
+    })
 }
 
 #[cfg(feature = "embedded")]

@@ -115,6 +115,7 @@ impl Backend for Scripted {
         }
         let context_tokens = self.keep(ask.context);
         Ok(Generation {
+            fallback: None,
             texts,
             prompt_tokens: context_tokens + ask.request.split_whitespace().count() as u32,
             output_tokens: output_tokens as u32,

@@ -29,8 +29,8 @@ pub struct AskArgs {
     #[arg(long, value_parser = ["bash", "zsh", "fish"])]
     pub shell: Option<String>,
     /// Print a JSON object instead of the bare command: cmd, risk, blocked, reasons, syntax_ok,
-    /// missing_tools, backend, model, elapsed_ms, repaired, alternatives (a held-back command is
-    /// shown here)
+    /// missing_tools, backend, model, elapsed_ms, repaired, alternatives, and fallback when a
+    /// backend of the chain was down (a held-back command is shown here)
     #[arg(long)]
     pub json: bool,
     /// Print what the model would be told about this sentence and where it is typed (the
@@ -69,6 +69,7 @@ pub fn run(args: AskArgs) -> Result<(), Failure> {
         return print_stdout(&format!("{}\n", prompt::user_turn(&request)));
     }
     let suggestion = ask_with_retries(request, started + timeout, true)?;
+    note_fallback(&suggestion);
     let outcome = Outcome::of_suggestion(&suggestion);
     if args.json {
         let answer = AskJson::new(&suggestion, outcome.clone(), started);
@@ -94,6 +95,9 @@ struct AskJson<'a> {
     output_tokens: u32,
     /// The other candidates that passed the checks, best first.
     alternatives: &'a [Alternative],
+    /// Which backends were down when a later one of the chain answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback: Option<&'a str>,
 }
 
 impl<'a> AskJson<'a> {
@@ -109,7 +113,15 @@ impl<'a> AskJson<'a> {
             prompt_tokens: suggestion.prompt_tokens,
             output_tokens: suggestion.output_tokens,
             alternatives: &suggestion.alternatives,
+            fallback: suggestion.fallback.as_deref(),
         }
+    }
+}
+
+/// One line on stderr when the backend that answered is not the first of the chain.
+pub(super) fn note_fallback(suggestion: &Suggestion) {
+    if let Some(why) = &suggestion.fallback {
+        eprintln!("cmdai: {why}");
     }
 }
 
@@ -149,7 +161,11 @@ pub(super) fn ask_with_retries(
             Ok(other) => return Err(Failure::error(format!("unexpected answer {other:?}"))),
             Err(ClientError::Daemon(e)) if e.kind == ErrorKind::Loading => {
                 if announce && !told_loading {
-                    eprintln!("cmdai: loading the model…");
+                    // The daemon says what it is doing: loading a model, or only opening a
+                    // remote backend, which says nothing.
+                    if !e.message.is_empty() {
+                        eprintln!("cmdai: {}…", e.message);
+                    }
                     told_loading = true;
                 }
                 wait_until_loaded(deadline)?;

@@ -162,6 +162,7 @@ mod tests {
                     reasons: vec!["why".into()],
                 })
                 .collect(),
+            fallback: None,
         }
     }
 

@@ -149,8 +149,8 @@ fn render(s: &DaemonStatus) -> String {
             format!("cmdai-daemon {} (pid {})", s.daemon_version, s.pid),
         ),
         ("state", state),
-        ("backend", s.backend.clone()),
-        ("model", format!("{} ({})", s.model, s.model_path)),
+        ("backend", backend_line(s)),
+        ("model", model_line(s)),
         ("threads", s.threads.to_string()),
         ("uptime", human_duration(s.uptime_ms)),
         (
@@ -242,5 +242,22 @@ fn human_duration(ms: u64) -> String {
         0..=59 => format!("{secs}s"),
         60..=3599 => format!("{}m {}s", secs / 60, secs % 60),
         _ => format!("{}h {}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+/// The backend answering now, and the chain it belongs to when there is one.
+fn backend_line(s: &DaemonStatus) -> String {
+    match s.chain.as_slice() {
+        [] | [_] => s.backend.clone(),
+        chain => format!("{} (tried in order: {})", s.backend, chain.join(", ")),
+    }
+}
+
+/// The model, with the file it was loaded from when the daemon loads one.
+fn model_line(s: &DaemonStatus) -> String {
+    if matches!(s.backend.as_str(), "embedded" | "llama-server") {
+        format!("{} ({})", s.model, s.model_path)
+    } else {
+        s.model.clone()
     }
 }

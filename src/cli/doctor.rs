@@ -330,32 +330,68 @@ fn daemon() -> (Check, Option<DaemonStatus>) {
 
 fn backend(config: &Config) -> Check {
     const NAME: &str = "backend";
-    match config.backend.as_str() {
-        "embedded" if cfg!(feature = "embedded") => Check::ok(
+    let mut up = Vec::new();
+    let mut down = Vec::new();
+    for name in &config.backend {
+        match backend_finding(name, config) {
+            Ok(finding) => up.push(finding),
+            Err(problem) => down.push(problem),
+        }
+    }
+    if up.is_empty() {
+        let (what, fix) = down.swap_remove(0);
+        return Check::fail(NAME, what, fix);
+    }
+    let what = up.join("; then ");
+    if !down.is_empty() {
+        let why: Vec<String> = down.into_iter().map(|(what, _)| what).collect();
+        return Check::warn(
             NAME,
-            "embedded (llama.cpp in the daemon, this build has it)",
-        ),
-        "embedded" => Check::fail(
+            format!("{what} answers; down: {}", why.join("; ")),
+            "start them, or take them out of backend = [...] in config.toml",
+        );
+    }
+    if config.backend.iter().any(|b| b == "scripted") {
+        return Check::warn(
             NAME,
-            "this build has no embedded backend",
-            "rebuild with the `embedded` feature: ./install.sh",
-        ),
-        "scripted" => Check::warn(
-            NAME,
-            "scripted: canned answers for tests, not a model",
+            format!("{what}: canned answers for tests, not a model"),
             "set backend = \"embedded\" in config.toml (or remove the line)",
-        ),
-        other => Check::fail(
-            NAME,
-            format!("unknown backend {other:?}"),
-            "set backend = \"embedded\"",
-        ),
+        );
+    }
+    Check::ok(NAME, what)
+}
+
+/// One backend of the chain, described, or what is wrong with it and the fix.
+fn backend_finding(name: &str, config: &Config) -> Result<String, (String, String)> {
+    match name {
+        "embedded" if cfg!(feature = "embedded") => {
+            Ok("embedded (llama.cpp in the daemon, this build has it)".into())
+        }
+        "embedded" => Err((
+            "this build has no embedded backend".into(),
+            "rebuild with the `embedded` feature: ./install.sh".into(),
+        )),
+        "scripted" => Ok("scripted".into()),
+        other => match crate::backend::probe(other, &crate::daemon::backend_spec(config)) {
+            Ok(about) => Ok(about),
+            Err(e) => Err((
+                e.to_string(),
+                "start it, or put \"embedded\" after it in backend = [...] as a fallback".into(),
+            )),
+        },
     }
 }
 
 fn model_check(config: &Config) -> Check {
     const NAME: &str = "model";
-    if config.backend == "scripted" {
+    if !config
+        .backend
+        .iter()
+        .any(|b| matches!(b.as_str(), "embedded" | "llama-server" | "scripted"))
+    {
+        return Check::ok(NAME, "none needed: the backends named load no model file");
+    }
+    if config.backend.iter().any(|b| b == "scripted") {
         let rules = Path::new(&config.model);
         if rules.is_file() {
             return Check::ok(NAME, format!("scripted rules {}", rules.display()));
@@ -419,7 +455,7 @@ fn memory(config: &Config, status: Option<&DaemonStatus>) -> Check {
     let mut system = sysinfo::System::new();
     system.refresh_memory();
     let available = system.available_memory();
-    if config.backend != "embedded" {
+    if !config.backend.iter().any(|b| b == "embedded") {
         return Check::ok(NAME, format!("{} MB available", available / 1_000_000));
     }
     let path = model::resolve(&config.model);

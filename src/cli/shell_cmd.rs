@@ -81,6 +81,8 @@ pub fn suggest() -> Result<(), Failure> {
         ));
     }
     cycle::save(cycle::Shown::of(&buffer, &suggestion).as_ref());
+    // Before the verdict: the widgets show the last line, and a risk outweighs a fallback.
+    super::ask::note_fallback(&suggestion);
     let outcome = Outcome::of_suggestion(&suggestion);
     if outcome.message().is_none() && !suggestion.alternatives.is_empty() {
         let more = suggestion.alternatives.len();

@@ -29,17 +29,20 @@ pub fn effective_config(flags: &Flags) -> anyhow::Result<Config> {
 }
 
 pub fn backend_spec(config: &Config) -> BackendSpec {
-    let model_path = if config.backend == "embedded" {
-        model::resolve(&config.model)
-    } else {
+    // The scripted backend reads its rules from the file `model` names; the others that load a
+    // GGUF file resolve catalog roles.
+    let model_path = if config.backend.iter().any(|b| b == "scripted") {
         PathBuf::from(&config.model)
+    } else {
+        model::resolve(&config.model)
     };
     BackendSpec {
-        kind: config.backend.clone(),
+        chain: config.backend.clone(),
         model_path,
         threads: config.threads.unwrap_or_else(backend::default_threads),
         max_tokens: config.max_tokens,
         fixed_turns: prompt::fixed_turns(),
+        settings: config.backends.clone(),
     }
 }
 
@@ -85,14 +88,33 @@ pub fn run(flags: &Flags) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let served = rt.block_on(serve(config, flags.clone(), lock_id));
+    let mut worker = None;
+    let served = rt.block_on(serve(config, flags.clone(), lock_id, &mut worker));
+    // Dropping the runtime drops the connections and with them the last engine handles: the
+    // worker then closes the backend, which stops a llama-server it started. Give it a moment,
+    // bounded, since a generation in hand finishes first.
+    drop(rt);
+    if let Some(worker) = worker {
+        let deadline = Instant::now() + ENGINE_STOP;
+        while !worker.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
     drop(lock);
     served
 }
 
+/// How long a stopping daemon waits for the engine to close its backend.
+const ENGINE_STOP: Duration = Duration::from_secs(5);
+
 /// `lock` is the pid file this daemon holds: it may bind its socket again only while that
 /// file is still in place.
-async fn serve(config: Config, flags: Flags, lock: runtime::FileId) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    flags: Flags,
+    lock: runtime::FileId,
+    worker: &mut Option<std::thread::JoinHandle<()>>,
+) -> anyhow::Result<()> {
     // Watch signals before anyone can know we exist: a SIGTERM right after the socket appears
     // must still unlink it.
     let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
@@ -122,6 +144,7 @@ async fn serve(config: Config, flags: Flags, lock: runtime::FileId) -> anyhow::R
         started: Instant::now(),
         shutdown: Notify::new(),
     });
+    *worker = shared.engine.take_worker();
     let mut footing = tokio::time::interval(runtime::SOCKET_CHECK);
     footing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -162,9 +185,10 @@ async fn serve(config: Config, flags: Flags, lock: runtime::FileId) -> anyhow::R
 
 fn status(shared: &Shared) -> DaemonStatus {
     let stats = shared.engine.stats();
-    let (model_path, threads) = {
+    let (model_path, threads, chain) = {
         let spec = &lock_spec(shared).0;
-        (spec.model_path.display().to_string(), spec.threads)
+        let path = spec.model_path.display().to_string();
+        (path, spec.threads, spec.chain.clone())
     };
     DaemonStatus {
         state: stats.state,
@@ -172,6 +196,7 @@ fn status(shared: &Shared) -> DaemonStatus {
         pid: std::process::id(),
         daemon_version: env!("CARGO_PKG_VERSION").into(),
         backend: stats.backend,
+        chain,
         model: stats.model,
         model_path,
         threads,

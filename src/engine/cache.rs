@@ -82,6 +82,7 @@ impl Backend for Remembering<'_> {
     fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError> {
         if let Some(texts) = self.cache.get(ask) {
             return Ok(Generation {
+                fallback: None,
                 texts,
                 prompt_tokens: 0,
                 output_tokens: 0,
@@ -117,6 +118,7 @@ mod tests {
         fn generate(&mut self, ask: &Ask, _: &dyn StopCheck) -> Result<Generation, BackendError> {
             self.0 += 1;
             Ok(Generation {
+                fallback: None,
                 texts: vec![format!("{} #{}", ask.request, self.0)],
                 prompt_tokens: 5,
                 output_tokens: 2,

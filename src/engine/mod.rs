@@ -23,6 +23,9 @@ use crate::protocol::{EngineState, ErrorKind, GenerateRequest, Suggestion, WireE
 use crate::validate::Safety;
 use review::Policy;
 
+/// What a request is told while the backend opens for the first time; the client shows it.
+pub const LOADING: &str = "loading the model";
+
 /// Prepares that may wait in the queue beside the jobs; more are dropped.
 const PREPARES_QUEUED: usize = 2;
 
@@ -66,6 +69,9 @@ pub struct EngineStats {
     pub prepared_tokens: u64,
     pub last_output_tokens: u32,
     pub cache_hits: u64,
+    /// The chain holds a backend that loads a model file (embedded, llama-server), which is
+    /// worth telling a waiting user about; remote ones open at once.
+    pub loads_model: bool,
 }
 
 #[derive(Clone)]
@@ -76,6 +82,8 @@ pub struct Engine {
     /// How long the backend stays open with nothing to do; read by the worker at every wait.
     idle: Arc<Mutex<Option<Duration>>>,
     stats: Arc<Mutex<EngineStats>>,
+    /// The worker thread, for the one who waits for it at shutdown ([`Engine::take_worker`]).
+    worker: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl Engine {
@@ -97,7 +105,7 @@ impl Engine {
         let stats = Arc::new(Mutex::new(EngineStats {
             state: EngineState::Loading,
             error: None,
-            backend: spec.kind.clone(),
+            backend: spec.chain.join(", "),
             model: spec.model_path.display().to_string(),
             load_ms: 0,
             loads: 0,
@@ -113,11 +121,15 @@ impl Engine {
             prepared_tokens: 0,
             last_output_tokens: 0,
             cache_hits: 0,
+            loads_model: spec
+                .chain
+                .iter()
+                .any(|b| matches!(b.as_str(), "embedded" | "llama-server")),
         }));
         let worker_stats = Arc::clone(&stats);
         let idle = Arc::new(Mutex::new(idle));
         let worker_idle = Arc::clone(&idle);
-        std::thread::Builder::new()
+        let worker = std::thread::Builder::new()
             .name("cmdai-engine".into())
             .spawn(move || run_worker(spec, policy, worker_idle, rx, worker_stats))?;
         Ok(Engine {
@@ -125,7 +137,15 @@ impl Engine {
             queue,
             idle,
             stats,
+            worker: Arc::new(Mutex::new(Some(worker))),
         })
+    }
+
+    /// The worker thread's handle (once). It ends, closing the backend (and stopping any
+    /// process a backend started), after every `Engine` handle is dropped and the job in hand
+    /// is done.
+    pub fn take_worker(&self) -> Option<std::thread::JoinHandle<()>> {
+        self.worker.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     pub fn stats(&self) -> EngineStats {
@@ -139,10 +159,8 @@ impl Engine {
             // The first load: the client waits on status, and says so. Later loads (after an
             // idle unload or a reload) queue the job, which is served once the model is back.
             EngineState::Loading if stats.loads == 0 => {
-                return Err(WireError::new(
-                    ErrorKind::Loading,
-                    "the model is still loading",
-                ))
+                let doing = if stats.loads_model { LOADING } else { "" };
+                return Err(WireError::new(ErrorKind::Loading, doing));
             }
             EngineState::Loading | EngineState::Unloaded => {}
             EngineState::Failed => {
@@ -366,10 +384,13 @@ fn loaded(backend: &dyn Backend, started: Instant, stats: &Mutex<EngineStats>) {
         s.model = backend.model().to_string();
         s.fixed_prompt_tokens = backend.fixed_prompt_tokens();
     }
+    let with = match backend.model() {
+        "" => String::new(),
+        model => format!(" with {model}"),
+    };
     eprintln!(
-        "cmdai-daemon: {} backend ready with {} in {} ms ({} prompt tokens cached)",
+        "cmdai-daemon: {} backend ready{with} in {} ms ({} prompt tokens cached)",
         backend.name(),
-        backend.model(),
         started.elapsed().as_millis(),
         backend.fixed_prompt_tokens()
     );
@@ -443,6 +464,10 @@ fn answer_job(backend: &mut dyn Backend, policy: Policy, job: Job, stats: &Mutex
                 ..reviewed.into_suggestion(backend, s.safety)
             };
             s.requests_served += 1;
+            if s.backend != suggestion.backend || s.model != suggestion.model {
+                s.backend.clone_from(&suggestion.backend);
+                s.model.clone_from(&suggestion.model);
+            }
             s.last_prompt_tokens = suggestion.prompt_tokens;
             s.last_output_tokens = suggestion.output_tokens;
             s.request_prompt_tokens += u64::from(suggestion.prompt_tokens);
@@ -496,11 +521,12 @@ mod tests {
         let script = dir.join("script.txt");
         std::fs::write(&script, "list => ls -la\n").unwrap();
         BackendSpec {
-            kind: "scripted".into(),
+            chain: vec!["scripted".into()],
             model_path: script,
             threads: 1,
             max_tokens: 16,
             fixed_turns: Vec::new(),
+            settings: Default::default(),
         }
     }
 

@@ -51,6 +51,8 @@ pub struct Reviewed {
     pub output_tokens: u32,
     /// Other candidates that passed every check, best first.
     pub alternatives: Vec<(String, Report)>,
+    /// Which backends of the chain were down, when one after them answered.
+    pub fallback: Option<String>,
 }
 
 impl Reviewed {
@@ -87,6 +89,7 @@ impl Reviewed {
                     reasons: report.reasons,
                 })
                 .collect(),
+            fallback: self.fallback,
         }
     }
 }
@@ -257,6 +260,7 @@ fn choose(
         prompt_tokens: generation.prompt_tokens,
         output_tokens: generation.output_tokens,
         alternatives,
+        fallback: generation.fallback,
     }
 }
 
@@ -275,6 +279,7 @@ fn vote_key(command: &str) -> String {
 fn better(first: Reviewed, second: Reviewed) -> Reviewed {
     let prompt_tokens = first.prompt_tokens + second.prompt_tokens;
     let output_tokens = first.output_tokens + second.output_tokens;
+    let fallback = first.fallback.clone().or_else(|| second.fallback.clone());
     let kept = if !second.command.is_empty() && faults(&second.report) < faults(&first.report) {
         Reviewed {
             repaired: true,
@@ -286,6 +291,7 @@ fn better(first: Reviewed, second: Reviewed) -> Reviewed {
     Reviewed {
         prompt_tokens,
         output_tokens,
+        fallback,
         ..kept
     }
 }
@@ -353,6 +359,7 @@ mod tests {
             self.asked.push(ask.request.to_string());
             self.candidates.push(ask.candidates);
             Ok(Generation {
+                fallback: None,
                 texts: texts.collect(),
                 prompt_tokens: 10,
                 output_tokens: 2,

@@ -96,6 +96,9 @@ pub struct Suggestion {
     /// Other candidates that passed the checks and are not held back, best first; the widgets'
     /// second key press cycles through them.
     pub alternatives: Vec<Alternative>,
+    /// Set when a backend of the daemon's chain was down and a later one answered: one line
+    /// naming which and why, for the user's terminal.
+    pub fallback: Option<String>,
 }
 
 /// A candidate command beside the chosen one, with its risk.
@@ -122,7 +125,10 @@ pub struct DaemonStatus {
     pub error: Option<String>,
     pub pid: u32,
     pub daemon_version: String,
+    /// The backend that answers now (the last one that did, in a chain).
     pub backend: String,
+    /// The backends config names, in the order they are tried.
+    pub chain: Vec<String>,
     pub model: String,
     pub model_path: String,
     pub threads: u32,

@@ -10,7 +10,7 @@ fn frame_of<T: Serialize>(kind: FrameKind, message: &T) -> Vec<u8> {
 
 /// The protocol version the bytes in this file were written for. Bumping `PROTOCOL_VERSION`
 /// means checking every golden frame here again and then this number.
-const GOLDEN_VERSION: u16 = 4;
+const GOLDEN_VERSION: u16 = 5;
 
 fn header_bytes(kind: u16, len: u32) -> Vec<u8> {
     let mut out = b"CMDI".to_vec();
@@ -132,6 +132,7 @@ fn golden_suggestion() {
             risk: Risk::Moderate,
             reasons: Vec::new(),
         }],
+        fallback: Some("f".into()),
     });
     let body = [
         1, // Response::Suggestion
@@ -144,6 +145,7 @@ fn golden_suggestion() {
         1, 1, b't', // missing_tools: one string
         1,    // repaired
         1, 1, b'a', 1, 0, // alternatives: one, "a", Risk::Moderate, no reasons
+        1, 1, b'f', // fallback: Some
     ];
     let mut expected = header_bytes(2, body.len() as u32);
     expected.extend_from_slice(&body);
@@ -189,6 +191,7 @@ fn every_message_round_trips() {
         pid: 42,
         daemon_version: "0.1.0".into(),
         backend: "embedded".into(),
+        chain: vec!["openai".into(), "embedded".into()],
         model: "m.gguf".into(),
         model_path: "/m.gguf".into(),
         threads: 2,
@@ -233,6 +236,7 @@ fn every_message_round_trips() {
                 risk: Risk::Safe,
                 reasons: Vec::new(),
             }],
+            fallback: Some("openai: down; embedded answered".into()),
         }),
         Response::Status(status),
         Response::ShuttingDown,

@@ -15,11 +15,12 @@ const MAX_TOKENS: u32 = 48;
 
 fn spec() -> Option<BackendSpec> {
     Some(BackendSpec {
-        kind: "embedded".into(),
+        chain: vec!["embedded".into()],
         model_path: test_model()?,
         threads: backend::default_threads(),
         max_tokens: MAX_TOKENS,
         fixed_turns: prompt::fixed_turns(),
+        settings: Default::default(),
     })
 }
 
@@ -241,11 +242,12 @@ fn answers_are_checked_and_repaired_with_the_real_model() {
 #[test]
 fn a_missing_model_is_one_clear_line() {
     let spec = BackendSpec {
-        kind: "embedded".into(),
+        chain: vec!["embedded".into()],
         model_path: "/nonexistent/model.gguf".into(),
         threads: 1,
         max_tokens: 8,
         fixed_turns: prompt::fixed_turns(),
+        settings: Default::default(),
     };
     let err = backend::open(&spec, &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("/nonexistent/model.gguf"), "{err}");

@@ -4,6 +4,7 @@
 mod harness;
 mod tmux;
 
+mod agents;
 mod ask;
 mod completions;
 mod config_cmd;
@@ -12,9 +13,12 @@ mod daemon_lifecycle;
 mod daemon_logs;
 mod doctor;
 mod embedded;
+mod fallback;
 mod idle;
 mod init_scripts;
 mod install;
+mod ollama;
+mod openai;
 mod prepare;
 mod reliability;
 mod safety;

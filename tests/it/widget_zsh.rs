@@ -265,6 +265,42 @@ fn ctrl_g_with_the_real_tests_model() {
     });
 }
 
+/// The same key with a real llama-server as the `openai` backend: the sentence becomes the
+/// server's command, and status names the backend.
+#[test]
+fn ctrl_g_with_a_real_llama_server_as_the_openai_backend() {
+    let Some(env) = TestEnv::with_test_model() else {
+        return;
+    };
+    let Some(binary) = crate::fallback::llama_server_binary() else {
+        return;
+    };
+    let model = test_model().unwrap();
+    let server = crate::fallback::Server::start(&binary, &model, &env.path("llama-server.log"));
+    env.write_config(&format!(
+        "backend = \"openai\"\ntimeout_ms = 120000\n\
+         [openai]\nbase_url = \"http://127.0.0.1:{}/v1\"\ntimeout_ms = 120000\n",
+        server.port
+    ));
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    let sentence = "$ list files in this directory";
+    tmux.type_text(&sentence[2..]);
+    tmux.wait_line(sentence);
+    tmux.keys(&["C-g"]);
+    tmux.wait_for_within(Duration::from_secs(150), "a command from the server", |s| {
+        let line = last_line(s);
+        !s.contains("cmdai: thinking")
+            && line.len() > 2
+            && line.starts_with("$ ")
+            && line != sentence
+    });
+    let status = env.status_json();
+    assert_eq!(status["backend"], "openai");
+    assert_eq!(status["requests_served"], 1);
+}
+
 /// Three candidates: the key on the inserted command brings the next, round the cycle, with
 /// its place shown; an edited line is a new sentence again.
 #[test]
