@@ -62,6 +62,17 @@ pub fn without_userinfo(url: &str) -> String {
     }
 }
 
+/// Why a streamed answer was not read to a command line.
+#[derive(Debug)]
+pub enum StreamError {
+    /// `stop` fired between two chunks.
+    Stopped,
+    /// The connection failed or timed out.
+    Read(std::io::Error),
+    /// The server reported an error, or sent something that is not a chat stream.
+    Bad(String),
+}
+
 /// A failed read of an answer's body, as backend `name` at `url` reports it: like a failed
 /// request ([`failure`]) when the client's error is inside, e.g. a timeout.
 pub fn read_failure(name: &str, url: &str, err: std::io::Error, fix: &str) -> BackendError {

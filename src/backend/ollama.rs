@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::http;
+use super::http::{self, StreamError};
 use super::{Ask, Backend, BackendError, Generation, StopCheck};
 use crate::prompt::{self, Turn};
 
@@ -184,17 +184,6 @@ struct ChatChunk {
 struct ChatMessage {
     #[serde(default)]
     content: String,
-}
-
-/// Why a streamed answer was not read to a command line.
-#[derive(Debug)]
-enum StreamError {
-    /// `stop` fired between two chunks.
-    Stopped,
-    /// The connection failed or timed out.
-    Read(io::Error),
-    /// Ollama reported an error, or sent a line that is not a chat chunk.
-    Bad(String),
 }
 
 /// Reads the lines of a streamed `/api/chat` answer until the text holds a finished command

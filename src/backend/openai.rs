@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::http;
+use super::http::{self, StreamError};
 use super::{Ask, Backend, BackendError, Generation, StopCheck};
 use crate::prompt::{self, Turn};
 
@@ -391,17 +391,6 @@ impl Streamed {
             fallback: None,
         }
     }
-}
-
-/// Why a streamed answer was not read to a command line.
-#[derive(Debug)]
-enum StreamError {
-    /// `stop` fired between two chunks.
-    Stopped,
-    /// The connection failed or timed out.
-    Read(io::Error),
-    /// The server reported an error, or sent something that is not a chat stream.
-    Bad(String),
 }
 
 /// Reads the lines of a Server-Sent Events answer (`data: {chunk}` lines, `data: [DONE]` last)

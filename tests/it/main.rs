@@ -17,6 +17,7 @@ mod fallback;
 mod idle;
 mod init_scripts;
 mod install;
+mod llama;
 mod ollama;
 mod openai;
 mod prepare;

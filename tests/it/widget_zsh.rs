@@ -272,15 +272,15 @@ fn ctrl_g_with_a_real_llama_server_as_the_openai_backend() {
     let Some(env) = TestEnv::with_test_model() else {
         return;
     };
-    let Some(binary) = crate::fallback::llama_server_binary() else {
+    let Some(binary) = crate::llama::llama_server_binary() else {
         return;
     };
     let model = test_model().unwrap();
-    let server = crate::fallback::Server::start(&binary, &model, &env.path("llama-server.log"));
+    let server = crate::llama::Server::start(&binary, &model, &[], &env.path("llama-server.log"));
     env.write_config(&format!(
         "backend = \"openai\"\ntimeout_ms = 120000\n\
-         [openai]\nbase_url = \"http://127.0.0.1:{}/v1\"\ntimeout_ms = 120000\n",
-        server.port
+         [openai]\nbase_url = \"{}\"\ntimeout_ms = 120000\n",
+        server.base_url()
     ));
     let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
         return;
