@@ -3,8 +3,11 @@
 # machine: same model file, same threads, same sentences (the eval set's, each asked from its
 # own fixture directory so that the context is a real one).
 #
-#   cmdai:    what the key runs, `cmdai suggest` on $CMDAI_BUFFER, against a warm daemon; the
-#             shell's prompt hook (`cmdai prepare`) went first, as it does while the user types
+#   cmdai:    what the key runs, `cmdai suggest` on $CMDAI_BUFFER, against a warm daemon, after
+#             what zsh's hooks send while the user types: the prompt's `cmdai prepare`, then one
+#             `cmdai prepare` with the line so far per character typed at --cps characters a
+#             second, the key coming one keystroke after the last (--cps 0: the prompt's
+#             prepare only, as in bash and fish)
 #   cache:    the same key press again on the same line in the same place
 #   server:   a warm llama-server with a minimal prompt and no context, queried with curl and
 #             jq (examples/gen_llamacpp.sh of the eval harness: the hand-rolled alternative)
@@ -19,7 +22,7 @@
 # and the daemon's CPU over --idle seconds of idling.
 #
 # Usage: benches/latency.sh [--model default|small|tests|PATH] [--threads N] [--limit N]
-#                           [--cold N] [--idle SECONDS] [--eval DIR]
+#                           [--cold N] [--idle SECONDS] [--cps N] [--eval DIR]
 set -euo pipefail
 
 model=default
@@ -27,6 +30,7 @@ threads=""
 limit=20
 cold=5
 idle=60
+cps=8
 eval_dir=""
 while (($#)); do
 	case $1 in
@@ -35,8 +39,9 @@ while (($#)); do
 	--limit) limit=$2; shift ;;
 	--cold) cold=$2; shift ;;
 	--idle) idle=$2; shift ;;
+	--cps) cps=$2; shift ;;
 	--eval) eval_dir=$2; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "latency.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -70,11 +75,11 @@ echo "starting the daemon and llama-server ($threads threads)..." >&2
 "$bin/cmdai" daemon start >/dev/null 2>&1
 llama_server_wait "$work/server.log"
 
-python3 - "$bin" "$eval_dir" "$work" "$port" "$limit" "$cold" "$idle" "$model_path" <<'PY'
+python3 - "$bin" "$eval_dir" "$work" "$port" "$limit" "$cold" "$idle" "$model_path" "$cps" <<'PY'
 import json, os, resource, statistics, subprocess, sys, time, urllib.request
 
-bin_dir, eval_dir, work, port, limit, cold, idle, model_path = sys.argv[1:9]
-limit, cold, idle = int(limit), int(cold), int(idle)
+bin_dir, eval_dir, work, port, limit, cold, idle, model_path, cps = sys.argv[1:10]
+limit, cold, idle, cps = int(limit), int(cold), int(idle), float(cps)
 cmdai, daemon = os.path.join(bin_dir, "cmdai"), os.path.join(bin_dir, "cmdai-daemon")
 url = f"http://127.0.0.1:{port}"
 tasks = [json.loads(l) for l in open(os.path.join(eval_dir, "tasks.jsonl")) if l.strip()][:limit]
@@ -100,6 +105,20 @@ def pct(values, q):
     v = sorted(values)
     return v[min(len(v) - 1, int(q * len(v)))]
 
+def type_line(sentence, place):
+    """The user typing the sentence at `cps` characters a second: zsh's line hook sends each
+    change of the line in the background. The key comes one keystroke after the last."""
+    typing = []
+    for i in range(1, len(sentence) + 1):
+        if cps <= 0:
+            break
+        if sentence[:i].strip():
+            typing.append(subprocess.Popen([cmdai, "prepare"], cwd=place,
+                                           env=dict(shell_env, CMDAI_BUFFER=sentence[:i]),
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(1 / cps)
+    return typing
+
 def wait_prepared(count, limit_s=30):
     deadline = time.time() + limit_s
     while status()["contexts_prepared"] < count:
@@ -112,18 +131,20 @@ subprocess.run([cmdai, "ask", "--timeout", "600", "list the files"], capture_out
 post("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
 
 rows = []
-prepared = status()["contexts_prepared"]
 for task in tasks:
     place = os.path.join(work, "fx", task["setup"])
     sentence = task["nl"]
     env = dict(shell_env, CMDAI_BUFFER=sentence)
-    # The prompt hook, then the user typing: the block is evaluated before the key.
-    t_prep, _ = timed([cmdai, "prepare"], env=env, cwd=place)
-    prepared += 1
+    # The prompt hook: the block is evaluated before the user starts typing.
+    prepared = status()["contexts_prepared"] + 1
+    timed([cmdai, "prepare"], env=shell_env, cwd=place)
     start = time.perf_counter()
     wait_prepared(prepared)
     prep_ms = (time.perf_counter() - start) * 1000
+    typing = type_line(sentence, place)
     ms, out = timed([cmdai, "suggest"], env=env, cwd=place)
+    for job in typing:
+        job.wait()
     s = status()
     cache_ms, _ = timed([cmdai, "suggest"], env=dict(env), cwd=place)
     server_ms, sout = timed(["bash", gen], env=dict(os.environ, CMDAI_REQUEST=sentence, LLAMA_URL=url), cwd=place)
@@ -180,7 +201,9 @@ print(f"cmdai / floor: {med('cmdai') / med('floor'):.2f}x of medians, "
 print(f"tokens per request (median): cmdai prompt {med('p'):.0f}, output {med('o'):.0f}; "
       f"server prompt {med('sp'):.0f} (whole; its system part stays cached), output {med('so'):.0f}")
 print(f"prepare at the prompt: median {med('prep'):.0f} ms until the block was evaluated "
-      f"(the user is still typing); {st['prepared_tokens']} tokens evaluated ahead in all")
+      f"(before the user starts typing); {st['prepared_tokens']} tokens evaluated ahead in all")
+typed = f"typed at {cps:g} characters a second, one prepare per change" if cps > 0 else "not sent (--cps 0)"
+print(f"the line as it was typed: {typed}")
 size = os.path.getsize(model_path)
 print(f"daemon RSS {st['rss_bytes'] / 1e6:.0f} MB; model file {size / 1e6:.0f} MB; "
       f"over the file: {(st['rss_bytes'] - size) / 1e6:.0f} MB   (target <= 400 MB)")

@@ -71,6 +71,8 @@ __cmdai_widget() {
     zle split-undo
     BUFFER=$out
     CURSOR=${#BUFFER}
+    # A command is not a sentence being typed: nothing to prepare for it.
+    __cmdai_typed_last=$BUFFER
     (( $#lines )) && zle -M -- ${lines[-1]}
   elif (( $#lines )); then
     zle -M -- ${lines[-1]}
@@ -81,13 +83,28 @@ __cmdai_widget() {
 }
 
 # At every prompt, ask the daemon (in the background, never waiting, silent) to evaluate this
-# directory's context while the sentence is typed, so that the key pays for the sentence only.
-# It starts no daemon. CMDAI_NO_PREPARE=1 before sourcing turns it off.
+# directory's context while the sentence is typed; and as the line changes, the line so far,
+# so that the key pays only for what was typed last. It starts no daemon. CMDAI_NO_PREPARE=1
+# before sourcing turns both off.
+typeset -g __cmdai_typed_last=
 __cmdai_prepare() {
+  __cmdai_typed_last=
   CMDAI_SHELL=zsh CMDAI_SHELL_VERSION=$ZSH_VERSION $__cmdai_bin prepare </dev/null &>/dev/null &!
 }
+# Runs before each redraw of the line: one background job per change, none for a cursor move.
+__cmdai_typed() {
+  emulate -L zsh
+  [[ $BUFFER == "$__cmdai_typed_last" ]] && return
+  __cmdai_typed_last=$BUFFER
+  [[ -z ${BUFFER//[[:space:]]/} ]] && return
+  CMDAI_BUFFER=$BUFFER CMDAI_SHELL=zsh CMDAI_SHELL_VERSION=$ZSH_VERSION \
+    $__cmdai_bin prepare </dev/null &>/dev/null &!
+}
 if [[ -z ${CMDAI_NO_PREPARE:-} || $CMDAI_NO_PREPARE == 0 ]]; then
-  autoload -Uz add-zsh-hook && add-zsh-hook precmd __cmdai_prepare
+  autoload -Uz add-zsh-hook add-zle-hook-widget
+  add-zsh-hook precmd __cmdai_prepare
+  zle -N __cmdai_typed
+  add-zle-hook-widget line-pre-redraw __cmdai_typed
 fi
 
 () {

@@ -244,13 +244,13 @@ impl Backend for Chain<'_> {
         }
     }
 
-    fn prepare(&mut self, context: &str, stop: &dyn StopCheck) -> Result<u32, BackendError> {
+    fn prepare(&mut self, ahead: &Ask, stop: &dyn StopCheck) -> Result<u32, BackendError> {
         // The first backend that would answer now gets the context; checking here, while the
         // user types, also keeps the availability verdicts fresh for the key press.
         for i in 0..self.members.len() {
             if self.check(i, Instant::now()).is_ok() {
                 if let Some(backend) = self.backend(i) {
-                    return backend.prepare(context, stop);
+                    return backend.prepare(ahead, stop);
                 }
             }
         }

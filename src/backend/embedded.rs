@@ -3,7 +3,9 @@
 //! The fixed part of the conversation is evaluated once into sequence 0 of the KV cache. A
 //! request's shared part (the client's context block) is kept in one of a few slots, each a
 //! sequence that shares the fixed prefix's cells and adds its own; a request from the same place
-//! finds its slot and evaluates only its own tokens. Candidates are decoded side by side, one
+//! finds its slot and evaluates only its own tokens. While the user types, a prepare also evaluates
+//! the line so far after the block; the key press keeps whatever start of it still matches and
+//! pays for the rest and the template's closing tokens only. Candidates are decoded side by side, one
 //! sequence each, all sharing the request's cells: the first greedily, the others sampled, in
 //! one batch per step, until end-of-turn, a finished line, a loop or the token cap.
 
@@ -27,7 +29,8 @@ const CONTEXT_TOKENS: u32 = 6144;
 const BATCH_TOKENS: usize = 512;
 /// A prepare evaluates in small batches so that a key press waits at most one of them.
 const PREPARE_CHUNK: usize = 32;
-/// Cells a prepared block leaves free for the request that follows it, beside its answer.
+/// Cells a prepared block leaves free for the request that follows it, beside its answer; also
+/// the most of a typed line a prepare evaluates.
 const PREPARE_ROOM: usize = 256;
 /// Context blocks kept evaluated, least recently used evicted first.
 const SLOTS: usize = 4;
@@ -150,6 +153,9 @@ struct Slot {
     text: String,
     /// Position after the block: where a request starts.
     end: usize,
+    /// Request tokens held after the block: the line typed so far, or the last request's text
+    /// (which a repair or a second key press begins with).
+    typed: Vec<LlamaToken>,
     used: u64,
 }
 
@@ -212,14 +218,17 @@ impl Embedded<'_> {
         self.model.vocab().tokenize(text.as_bytes(), false, false)
     }
 
-    fn request_tokens(&self, request: &str) -> Vec<LlamaToken> {
+    /// The request's tokens followed by the template's closing ones, and how many are the
+    /// request's own.
+    fn request_tokens(&self, request: &str) -> (Vec<LlamaToken>, usize) {
         let mut tokens = self.tokenize_text(request);
+        let own = tokens.len();
         let suffix = self
             .model
             .vocab()
             .tokenize(self.suffix.as_bytes(), false, true);
         tokens.extend(suffix);
-        tokens
+        (tokens, own)
     }
 
     /// The slot holding `context`, evaluating it into the least recently used slot first when
@@ -270,6 +279,7 @@ impl Embedded<'_> {
             seq,
             text: context.to_string(),
             end: self.prefix_len + tokens.len(),
+            typed: Vec::new(),
             used: self.clock,
         };
         // Push first: if decoding fails, the next eviction clears whatever it left.
@@ -286,16 +296,66 @@ impl Embedded<'_> {
         Ok((self.slots.len() - 1, tokens.len()))
     }
 
-    /// Cells the kept context blocks hold beyond the shared prefix.
+    /// Cells the kept context blocks and their typed lines hold beyond the shared prefix.
     fn cells_in_slots(&self) -> usize {
-        self.slots.iter().map(|s| s.end - self.prefix_len).sum()
+        let held = |s: &Slot| s.end - self.prefix_len + s.typed.len();
+        self.slots.iter().map(held).sum()
     }
 
-    /// Drops everything past the slot's own block, in its sequence and in the scratch ones.
-    fn trim(&mut self, slot: usize, candidates: u32) -> Result<(), BackendError> {
+    /// Brings the slot's typed tokens to `tokens`: keeps the start they share, drops the rest
+    /// and evaluates what is new, `chunk` tokens at a time, asking `stop` before each batch.
+    /// What was evaluated before a stop stays. Returns the tokens evaluated.
+    fn extend_typed(
+        &mut self,
+        slot: usize,
+        tokens: &[LlamaToken],
+        chunk: usize,
+        stop: &dyn StopCheck,
+    ) -> Result<usize, BackendError> {
+        self.keep_typed(slot, common_start(&self.slots[slot].typed, tokens))?;
+        let held = self.slots[slot].typed.len();
+        for part in tokens[held..].chunks(chunk) {
+            if stop.should_stop() {
+                return Err(BackendError::Stopped);
+            }
+            let Slot { seq, end, .. } = self.slots[slot];
+            let at = end + self.slots[slot].typed.len();
+            if let Err(err) = self.decode_at(part, at, seq, chunk, &|| false) {
+                let _ = self
+                    .ctx
+                    .clear_kv_cache_seq(Some(seq as u32), Some(at as u32), None);
+                return Err(err);
+            }
+            self.slots[slot].typed.extend_from_slice(part);
+        }
+        Ok(tokens.len() - held)
+    }
+
+    /// Keeps the first `count` typed tokens of the slot and forgets the rest.
+    fn keep_typed(&mut self, slot: usize, count: usize) -> Result<(), BackendError> {
         let Slot { seq, end, .. } = self.slots[slot];
+        if count < self.slots[slot].typed.len() {
+            self.ctx
+                .clear_kv_cache_seq(Some(seq as u32), Some((end + count) as u32), None)
+                .map_err(generate_error)?;
+            self.slots[slot].typed.truncate(count);
+        }
+        Ok(())
+    }
+
+    /// Drops everything past the slot's block and the first `keep` tokens of `request`, in its
+    /// sequence and in the scratch ones; those tokens become the slot's typed ones.
+    fn trim(
+        &mut self,
+        slot: usize,
+        candidates: u32,
+        request: &[LlamaToken],
+        keep: usize,
+    ) -> Result<(), BackendError> {
+        let Slot { seq, end, .. } = self.slots[slot];
+        self.slots[slot].typed = request[..keep].to_vec();
         self.ctx
-            .clear_kv_cache_seq(Some(seq as u32), Some(end as u32), None)
+            .clear_kv_cache_seq(Some(seq as u32), Some((end + keep) as u32), None)
             .map_err(generate_error)?;
         for extra in 0..candidates.saturating_sub(1) as i32 {
             let scratch = (FIRST_SCRATCH + extra) as u32;
@@ -306,15 +366,18 @@ impl Embedded<'_> {
         Ok(())
     }
 
+    /// Decodes `request` after the slot's block, its first `held` tokens being in the cache
+    /// already, then the candidates.
     fn decode_candidates(
         &mut self,
         slot: usize,
         request: &[LlamaToken],
+        held: usize,
         count: u32,
         stop: &dyn StopCheck,
     ) -> Result<Vec<Candidate>, BackendError> {
         let Slot { seq, end, .. } = self.slots[slot];
-        let batch = self.decode_at(request, end, seq, BATCH_TOKENS, stop)?;
+        let batch = self.decode_at(&request[held..], end + held, seq, BATCH_TOKENS, stop)?;
         let start = end + request.len();
         let seed = request
             .iter()
@@ -394,6 +457,11 @@ impl Candidate {
     }
 }
 
+/// How many tokens `a` and `b` share from the start.
+fn common_start(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
 /// True when the answer ends in the same few tokens over and over: a small model stuck
 /// repeating (`000000…`, `| | | |…`) never finishes the line on its own.
 fn looping(tokens: &[LlamaToken]) -> bool {
@@ -421,12 +489,18 @@ impl Backend for Embedded<'_> {
 
     fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError> {
         let count = ask.candidates.clamp(1, MAX_CANDIDATES);
-        let request = self.request_tokens(ask.request);
+        let (request, own) = self.request_tokens(ask.request);
         let room = request.len() + (count * self.max_tokens) as usize;
         let (slot, context_tokens) = self.slot_for(ask.context, room, BATCH_TOKENS, stop)?;
-        let decoded = self.decode_candidates(slot, &request, count, stop);
-        // Whatever happened, the next request must find only the fixed prefix and the blocks.
-        self.trim(slot, count)?;
+        // The line as typed may be evaluated already. The last token is decoded again in any
+        // case: its logits start the answer.
+        let held = common_start(&self.slots[slot].typed, &request).min(request.len() - 1);
+        self.keep_typed(slot, held)?;
+        let decoded = self.decode_candidates(slot, &request, held, count, stop);
+        // Whatever happened, the next request must find only the fixed prefix, the blocks and
+        // request text known to be evaluated, which a repair or a second key press begins with.
+        let keep = if decoded.is_ok() { own } else { held.min(own) };
+        self.trim(slot, count, &request, keep)?;
         let candidates = decoded?;
         let output_tokens = candidates.iter().map(|c| c.tokens.len()).max().unwrap_or(0);
         let mut texts = Vec::new();
@@ -439,16 +513,19 @@ impl Backend for Embedded<'_> {
         Ok(Generation {
             fallback: None,
             texts,
-            prompt_tokens: (context_tokens + request.len()) as u32,
+            prompt_tokens: (context_tokens + request.len() - held) as u32,
             output_tokens: output_tokens as u32,
         })
     }
 
-    fn prepare(&mut self, context: &str, stop: &dyn StopCheck) -> Result<u32, BackendError> {
+    fn prepare(&mut self, ahead: &Ask, stop: &dyn StopCheck) -> Result<u32, BackendError> {
         // Room for a typical request beside it: a few lines of details and one answer.
         let room = PREPARE_ROOM + self.max_tokens as usize;
-        let (_, evaluated) = self.slot_for(context, room, PREPARE_CHUNK, stop)?;
-        Ok(evaluated as u32)
+        let (slot, block) = self.slot_for(ahead.context, room, PREPARE_CHUNK, stop)?;
+        let typed = self.tokenize_text(ahead.request);
+        let typed = &typed[..typed.len().min(PREPARE_ROOM)];
+        let line = self.extend_typed(slot, typed, PREPARE_CHUNK, stop)?;
+        Ok((block + line) as u32)
     }
 }
 

@@ -43,6 +43,16 @@ impl<'a> Ask<'a> {
         }
     }
 
+    /// What to evaluate ahead of a key press: the place's context block and the line typed so
+    /// far (its details and sentence, as `request` will begin; may be empty).
+    pub fn ahead(context: &'a str, typed: &'a str) -> Ask<'a> {
+        Ask {
+            context,
+            request: typed,
+            candidates: 0,
+        }
+    }
+
     /// The whole user turn, for backends that send it in one piece.
     pub fn user_text(&self) -> String {
         format!("{}{}", self.context, self.request)
@@ -116,12 +126,13 @@ pub trait Backend {
     fn fixed_prompt_tokens(&self) -> u32;
     /// Answers the final user turn, continuing the fixed conversation given at open.
     fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError>;
-    /// Evaluates a context block ahead of the request that will carry it, so that request pays
-    /// for its own part only. Returns the tokens evaluated (0: already kept, or nothing to keep).
-    /// `stop` asks to give up early because a request is waiting. Backends that keep nothing
-    /// between requests leave this as it is.
-    fn prepare(&mut self, context: &str, stop: &dyn StopCheck) -> Result<u32, BackendError> {
-        let _ = (context, stop);
+    /// Evaluates what is known of a request before the key press ([`Ask::ahead`]): the context
+    /// block, then the line typed so far, so that the key press pays for the rest only. Returns
+    /// the tokens evaluated (0: already kept, or nothing to keep). `stop` asks to give up early
+    /// because a request (or a newer line) is waiting. Backends that keep nothing between
+    /// requests leave this as it is.
+    fn prepare(&mut self, ahead: &Ask, stop: &dyn StopCheck) -> Result<u32, BackendError> {
+        let _ = (ahead, stop);
         Ok(0)
     }
     /// A cheap check that the backend can answer now (a remote server lists its models, a

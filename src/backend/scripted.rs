@@ -8,7 +8,8 @@
 //! every repair; then on the sentence as before. `CMDAI_SCRIPTED_TOKEN_MS` makes each word take that long, so tests can
 //! exercise deadlines, cancellation and a full queue deterministically. Like the embedded backend,
 //! it keeps a few context blocks (from requests or `prepare`) and counts only the words of a
-//! block it did not keep as prompt tokens, so tests can see what a prepare saved.
+//! block it did not keep as prompt tokens, so tests can see what a prepare saved. The line typed
+//! so far is kept the same way: a request that begins with it counts only its remaining words.
 
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ pub struct Scripted {
     model: String,
     /// Context blocks kept, most recent last.
     kept: Vec<String>,
+    /// The context and request text a prepare saw typed so far, for the next request.
+    typed: (String, String),
 }
 
 /// Context blocks kept, as many as the embedded backend keeps.
@@ -43,6 +46,7 @@ impl Scripted {
             token_delay: Duration::from_millis(token_ms),
             model: "scripted".into(),
             kept: Vec::new(),
+            typed: Default::default(),
         })
     }
 
@@ -114,18 +118,31 @@ impl Backend for Scripted {
             std::thread::sleep(self.token_delay);
         }
         let context_tokens = self.keep(ask.context);
+        let (place, typed) = std::mem::take(&mut self.typed);
+        let unseen = match ask.request.strip_prefix(typed.as_str()) {
+            Some(rest) if place == ask.context && !typed.is_empty() => rest,
+            _ => ask.request,
+        };
         Ok(Generation {
             fallback: None,
             texts,
-            prompt_tokens: context_tokens + ask.request.split_whitespace().count() as u32,
+            prompt_tokens: context_tokens + unseen.split_whitespace().count() as u32,
             output_tokens: output_tokens as u32,
         })
     }
 
-    fn prepare(&mut self, context: &str, stop: &dyn StopCheck) -> Result<u32, BackendError> {
+    fn prepare(&mut self, ahead: &Ask, stop: &dyn StopCheck) -> Result<u32, BackendError> {
         if stop.should_stop() {
             return Err(BackendError::Stopped);
         }
-        Ok(self.keep(context))
+        let context_tokens = self.keep(ahead.context);
+        let (place, typed) = &self.typed;
+        let new = match ahead.request.strip_prefix(typed.as_str()) {
+            Some(rest) if place == ahead.context => rest,
+            _ => ahead.request,
+        };
+        let typed_tokens = new.split_whitespace().count() as u32;
+        self.typed = (ahead.context.to_string(), ahead.request.to_string());
+        Ok(context_tokens + typed_tokens)
     }
 }

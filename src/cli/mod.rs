@@ -59,8 +59,9 @@ pub enum Command {
     Init(shell_cmd::InitArgs),
     /// Turn $CMDAI_BUFFER into a command: what the shell integration's key runs
     Suggest,
-    /// Evaluate this directory's context ahead of the next key press (the shell integration
-    /// runs it, in the background, whenever it draws a prompt)
+    /// Evaluate this directory's context, and the line in $CMDAI_BUFFER if set, ahead of the
+    /// next key press (the shell integration runs it in the background at every prompt, and in
+    /// zsh as the line changes)
     Prepare,
     /// Show the effective settings and where each came from, or write a commented config.toml
     Config(config_cmd::ConfigArgs),

@@ -122,20 +122,32 @@ fn next_candidate(
     show_choice(&next)
 }
 
-/// Sends the daemon this directory's context block to evaluate now, so that the next key press
-/// pays for its sentence only. Never starts the daemon and never waits for it: the shell runs
-/// this in the background at every prompt.
+/// Sends the daemon what it can evaluate now of the next request from this directory: the
+/// context block and, with `CMDAI_BUFFER` set, the line typed so far, so that the key press pays
+/// for the rest only. Never starts the daemon and never waits for it: the shells run this in the
+/// background at every prompt, and zsh also as the line changes.
 pub fn prepare() -> Result<(), Failure> {
     let options = context::options().map_err(Failure::error)?;
-    let cwd = std::env::current_dir().map_err(Failure::error)?;
-    let path = std::env::var("PATH").unwrap_or_default();
     let shell = context::detect_shell(None);
-    let block = context::current_context(&cwd, &path, &shell, &options);
-    if block.is_empty() {
+    let buffer = std::env::var("CMDAI_BUFFER").unwrap_or_default();
+    let prepare = if buffer.trim().is_empty() {
+        let cwd = std::env::current_dir().map_err(Failure::error)?;
+        let path = std::env::var("PATH").unwrap_or_default();
+        PrepareRequest {
+            context: context::current_context(&cwd, &path, &shell, &options),
+            typed: String::new(),
+        }
+    } else {
+        let request = context::build_request(buffer, shell, 0, &options);
+        PrepareRequest {
+            typed: crate::prompt::request_text(&request),
+            context: request.context,
+        }
+    };
+    if prepare.context.is_empty() && prepare.typed.is_empty() {
         return Ok(());
     }
-    let request = Request::Prepare(PrepareRequest { context: block });
-    client::send(&request).map_err(Failure::error)
+    client::send(&Request::Prepare(prepare)).map_err(Failure::error)
 }
 
 /// How many candidates the second key press asks for.

@@ -12,7 +12,7 @@ use tokio::net::unix::OwnedReadHalf;
 use tokio::net::UnixStream;
 
 use super::Shared;
-use crate::engine;
+use crate::engine::{self, Ahead};
 use crate::paths;
 use crate::protocol::{
     read_frame_async, write_frame_async, ErrorKind, FrameKind, GenerateRequest, Header, Hello,
@@ -95,7 +95,10 @@ async fn dispatch(
         Request::Shutdown => Response::ShuttingDown,
         Request::Generate(request) => return generate(request, reader, shared).await,
         Request::Prepare(prepare) => {
-            shared.engine.prepare(prepare.context);
+            shared.engine.prepare(Ahead {
+                context: prepare.context,
+                typed: prepare.typed,
+            });
             Response::Prepared
         }
         Request::Reload => match super::reload(shared) {

@@ -93,8 +93,8 @@ impl Backend for Remembering<'_> {
         Ok(generation)
     }
 
-    fn prepare(&mut self, context: &str, stop: &dyn StopCheck) -> Result<u32, BackendError> {
-        self.backend.prepare(context, stop)
+    fn prepare(&mut self, ahead: &Ask, stop: &dyn StopCheck) -> Result<u32, BackendError> {
+        self.backend.prepare(ahead, stop)
     }
 }
 

@@ -5,9 +5,11 @@
 //! a backend still loading answers `Loading`, so no client ever hangs on the engine. Every
 //! answer is checked (and perhaps repaired) by [`review`] before it is sent.
 //!
-//! Besides jobs, the queue carries prepares: context blocks to evaluate while the user types.
-//! They are dropped when the queue is full and give way, between small batches, as soon as a
-//! job is waiting. Identical requests are answered from a [`cache`] and checked again.
+//! Besides jobs, the queue carries prepares: what is known of the next request (the place's
+//! context block, and the line typed so far) to evaluate while the user types. Only the newest
+//! counts: it waits in a mailbox, replacing the one before, and the queue carries at most one
+//! nudge for it, so prepares sent at every key stroke never take a job's place in the queue. A
+//! prepare gives way, between small batches, as soon as a job or a newer line is waiting. Identical requests are answered from a [`cache`] and checked again.
 
 pub mod cache;
 pub mod review;
@@ -26,18 +28,36 @@ use review::Policy;
 /// What a request is told while the backend opens for the first time; the client shows it.
 pub const LOADING: &str = "loading the model";
 
-/// Prepares that may wait in the queue beside the jobs; more are dropped.
-const PREPARES_QUEUED: usize = 2;
-
 /// What the worker is asked to do.
 enum Work {
-    Generate(Job),
-    /// Evaluate this context block now, for the key press that will follow.
-    Prepare(String),
+    Generate(Box<Job>),
+    /// Evaluate what waits in the prepare mailbox now, for the key press that will follow.
+    Prepare,
     /// Open this backend instead of the current one, once the work queued before it is done.
     Reload(Box<(BackendSpec, Policy)>),
     /// Nothing to do but wait again: the idle period changed.
     Wake,
+}
+
+/// What is known of a request before the key press: the place's context block and the request
+/// text of the line typed so far (empty at a fresh prompt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ahead {
+    pub context: String,
+    pub typed: String,
+}
+
+/// The newest prepare, waiting for the worker, and whether a nudge for it is in the queue.
+#[derive(Default)]
+struct Mailbox {
+    ahead: Mutex<Option<Ahead>>,
+    nudged: AtomicBool,
+}
+
+impl Mailbox {
+    fn slot(&self) -> MutexGuard<'_, Option<Ahead>> {
+        self.ahead.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 pub struct Job {
@@ -84,6 +104,7 @@ pub struct Engine {
     stats: Arc<Mutex<EngineStats>>,
     /// The worker thread, for the one who waits for it at shutdown ([`Engine::take_worker`]).
     worker: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+    ahead: Arc<Mailbox>,
 }
 
 impl Engine {
@@ -100,8 +121,9 @@ impl Engine {
         idle: Option<Duration>,
     ) -> std::io::Result<Engine> {
         let queue = queue.max(1);
-        // Room for a few prepares beside the jobs: a prepare never makes a job `Busy`.
-        let (jobs, rx) = mpsc::channel(queue + PREPARES_QUEUED);
+        // Room for every job accepted (`queue` + 1, before the worker takes the first) and the
+        // one prepare nudge: a prepare never makes a job `Busy`.
+        let (jobs, rx) = mpsc::channel(queue + 2);
         let stats = Arc::new(Mutex::new(EngineStats {
             state: EngineState::Loading,
             error: None,
@@ -129,15 +151,18 @@ impl Engine {
         let worker_stats = Arc::clone(&stats);
         let idle = Arc::new(Mutex::new(idle));
         let worker_idle = Arc::clone(&idle);
+        let ahead = Arc::new(Mailbox::default());
+        let worker_ahead = Arc::clone(&ahead);
         let worker = std::thread::Builder::new()
             .name("cmdai-engine".into())
-            .spawn(move || run_worker(spec, policy, worker_idle, rx, worker_stats))?;
+            .spawn(move || run_worker(spec, policy, worker_idle, rx, worker_stats, worker_ahead))?;
         Ok(Engine {
             jobs,
             queue,
             idle,
             stats,
             worker: Arc::new(Mutex::new(Some(worker))),
+            ahead,
         })
     }
 
@@ -184,28 +209,39 @@ impl Engine {
             }
             s.requests_pending += 1;
         }
-        self.jobs.try_send(Work::Generate(job)).map_err(|e| {
-            let mut s = lock(&self.stats);
-            s.requests_pending = s.requests_pending.saturating_sub(1);
-            match e {
-                mpsc::error::TrySendError::Full(_) => busy(),
-                mpsc::error::TrySendError::Closed(_) => {
-                    WireError::new(ErrorKind::Internal, "the engine has stopped")
+        self.jobs
+            .try_send(Work::Generate(Box::new(job)))
+            .map_err(|e| {
+                let mut s = lock(&self.stats);
+                s.requests_pending = s.requests_pending.saturating_sub(1);
+                match e {
+                    mpsc::error::TrySendError::Full(_) => busy(),
+                    mpsc::error::TrySendError::Closed(_) => {
+                        WireError::new(ErrorKind::Internal, "the engine has stopped")
+                    }
                 }
-            }
-        })
+            })
     }
 }
 
 impl Engine {
-    /// Queues `context` for evaluation ahead of the key press. Fire and forget: while the model
-    /// loads or the queue is full the prepare is dropped, and the key press evaluates the block.
-    pub fn prepare(&self, context: String) {
+    /// Queues `ahead` for evaluation before the key press, replacing any prepare not started
+    /// yet. Fire and forget: while the model loads the prepare is dropped, and the key press
+    /// evaluates it all.
+    pub fn prepare(&self, ahead: Ahead) {
         let state = self.stats().state;
-        if context.is_empty() || !matches!(state, EngineState::Ready | EngineState::Unloaded) {
+        if ahead.context.is_empty() && ahead.typed.is_empty()
+            || !matches!(state, EngineState::Ready | EngineState::Unloaded)
+        {
             return;
         }
-        let _ = self.jobs.try_send(Work::Prepare(context));
+        *self.ahead.slot() = Some(ahead);
+        // A nudge already queued will find this one.
+        if !self.ahead.nudged.swap(true, Ordering::SeqCst)
+            && self.jobs.try_send(Work::Prepare).is_err()
+        {
+            self.ahead.nudged.store(false, Ordering::SeqCst);
+        }
     }
 
     /// Sets the idle period (`None` keeps the backend open for ever); returns whether it
@@ -254,6 +290,7 @@ fn run_worker(
     idle: Arc<Mutex<Option<Duration>>>,
     mut jobs: mpsc::Receiver<Work>,
     stats: Arc<Mutex<EngineStats>>,
+    ahead: Arc<Mailbox>,
 ) {
     // Waits with a timeout need a clock; this thread's own runtime provides one.
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -294,8 +331,8 @@ fn run_worker(
                     cache: &mut cache,
                 };
                 match work {
-                    Work::Generate(job) => serve_job(&mut backend, policy, job, &stats),
-                    Work::Prepare(context) => prepare(&mut backend, &context, &stats),
+                    Work::Generate(job) => serve_job(&mut backend, policy, *job, &stats),
+                    Work::Prepare => prepare(&mut backend, &ahead, &stats),
                     Work::Reload(new) => {
                         release = Release::Reload(new);
                         return;
@@ -403,7 +440,7 @@ fn fail_until_reload(jobs: &mut mpsc::Receiver<Work>, why: &str) -> Option<(Back
             Work::Generate(job) => {
                 let _ = job.reply.send(Err(WireError::new(ErrorKind::Backend, why)));
             }
-            Work::Prepare(_) | Work::Wake => {}
+            Work::Prepare | Work::Wake => {}
             Work::Reload(new) => return Some(*new),
         }
     }
@@ -419,13 +456,20 @@ fn fail_forever(jobs: &mut mpsc::Receiver<Work>, stats: &Mutex<EngineStats>, why
     while fail_until_reload(jobs, &why).is_some() {}
 }
 
-/// Evaluates a context block ahead of time, giving way as soon as a job is waiting.
-fn prepare(backend: &mut dyn Backend, context: &str, stats: &Mutex<EngineStats>) {
-    let job_waiting = || lock(stats).requests_pending > 0;
-    if job_waiting() {
+/// Evaluates the newest prepare ahead of time, giving way as soon as a job or a newer prepare
+/// is waiting.
+fn prepare(backend: &mut dyn Backend, mailbox: &Mailbox, stats: &Mutex<EngineStats>) {
+    // Cleared before the mailbox is read: a prepare arriving from now on sends a nudge of its own.
+    mailbox.nudged.store(false, Ordering::SeqCst);
+    let Some(ahead) = mailbox.slot().take() else {
+        return;
+    };
+    let give_way = || lock(stats).requests_pending > 0 || mailbox.slot().is_some();
+    if give_way() {
         return;
     }
-    match backend.prepare(context, &job_waiting) {
+    let ask = backend::Ask::ahead(&ahead.context, &ahead.typed);
+    match backend.prepare(&ask, &give_way) {
         Ok(tokens) => {
             let mut s = lock(stats);
             s.contexts_prepared += 1;
@@ -588,6 +632,45 @@ mod tests {
             1,
             "a wake must not load the model again"
         );
+    }
+
+    /// Prepares sent at every key stroke, faster than they are evaluated, hold at most one
+    /// place in the queue, so a key press right after them is never `Busy`; the mailbox keeps the
+    /// newest, and the worker takes it.
+    #[test]
+    fn prepares_at_every_key_stroke_never_crowd_out_the_key_press() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::spawn(scripted(dir.path()), 2, policy(), None).unwrap();
+        wait_for(&engine, "the first load", |s| s.state == EngineState::Ready);
+        let line = "Request: list the files";
+        let free = engine.jobs.capacity();
+        for end in 1..=line.len() {
+            engine.prepare(Ahead {
+                context: String::new(),
+                typed: line[..end].to_string(),
+            });
+            assert!(
+                engine.jobs.capacity() + 1 >= free,
+                "a second nudge was queued"
+            );
+        }
+        assert_eq!(ask(&engine).command, "ls -la");
+        for end in 1..=line.len() {
+            engine.prepare(Ahead {
+                context: String::new(),
+                typed: line[..end].to_string(),
+            });
+        }
+        let drained =
+            || engine.ahead.slot().is_none() && !engine.ahead.nudged.load(Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !drained() {
+            assert!(
+                Instant::now() < deadline,
+                "the newest prepare was never taken"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// A reload opens the new backend after the work queued before it; status follows.

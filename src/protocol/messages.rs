@@ -10,19 +10,24 @@ pub enum Request {
     Generate(GenerateRequest),
     Status,
     Shutdown,
-    /// Fire and forget, sent when the shell draws a prompt: evaluate this context block now so
-    /// that the key press pays for its sentence only. Answered `Prepared` at once.
+    /// Fire and forget, sent when the shell draws a prompt and as the line is typed: evaluate
+    /// what is known of the next request now, so that the key press pays for the rest only.
+    /// Answered `Prepared` at once.
     Prepare(PrepareRequest),
     /// Read the configuration again and open the backend again if what it names changed,
     /// keeping the socket. Answered `Reloaded`, or an error naming the config file's fault.
     Reload,
 }
 
-/// The context block `cmdai prepare` renders for the current directory: byte for byte what the
-/// next `Generate` from there will carry.
+/// What `cmdai prepare` renders: byte for byte how the next `Generate` from the current
+/// directory will begin.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PrepareRequest {
+    /// The directory's context block.
     pub context: String,
+    /// The request text (`prompt::request_text`) of the line typed so far; empty at a fresh
+    /// prompt.
+    pub typed: String,
 }
 
 /// What the client knows that the daemon cannot see: the user's shell, directory and PATH.

@@ -10,7 +10,7 @@ fn frame_of<T: Serialize>(kind: FrameKind, message: &T) -> Vec<u8> {
 
 /// The protocol version the bytes in this file were written for. Bumping `PROTOCOL_VERSION`
 /// means checking every golden frame here again and then this number.
-const GOLDEN_VERSION: u16 = 5;
+const GOLDEN_VERSION: u16 = 6;
 
 fn header_bytes(kind: u16, len: u32) -> Vec<u8> {
     let mut out = b"CMDI".to_vec();
@@ -94,8 +94,10 @@ fn golden_generate_request() {
 fn golden_prepare_request_and_answer() {
     let request = Request::Prepare(PrepareRequest {
         context: "Git: x\n".into(),
+        typed: "Request: ls".into(),
     });
-    let body = [4u8, 7, b'G', b'i', b't', b':', b' ', b'x', b'\n'];
+    let mut body = vec![4u8, 7, b'G', b'i', b't', b':', b' ', b'x', b'\n', 11];
+    body.extend_from_slice(b"Request: ls");
     let mut expected = header_bytes(1, body.len() as u32);
     expected.extend_from_slice(&body);
     assert_eq!(frame_of(FrameKind::Request, &request), expected);

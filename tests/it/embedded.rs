@@ -119,9 +119,13 @@ fn a_prepared_context_is_kept_for_the_next_request() {
         let sentence = user_text("show the biggest file");
         let cold = backend.generate(&ask(&sentence), &|| false).unwrap();
         let place = "Directory: elsewhere\nEntries: a.txt, b.txt, c.txt, d.txt, e.txt\n";
-        let prepared = backend.prepare(place, &|| false).unwrap();
+        let prepared = backend.prepare(&Ask::ahead(place, ""), &|| false).unwrap();
         assert!(prepared >= 10, "evaluated {prepared} tokens");
-        assert_eq!(backend.prepare(place, &|| false).unwrap(), 0, "kept");
+        assert_eq!(
+            backend.prepare(&Ask::ahead(place, ""), &|| false).unwrap(),
+            0,
+            "kept"
+        );
         let there = Ask {
             context: place,
             ..ask(&sentence)
@@ -137,11 +141,89 @@ fn a_prepared_context_is_kept_for_the_next_request() {
             calls.set(calls.get() + 1);
             calls.get() > 1
         };
-        let stopped = backend.prepare(&long, &stop_after_one);
+        let stopped = backend.prepare(&Ask::ahead(&long, ""), &stop_after_one);
         assert!(matches!(stopped, Err(BackendError::Stopped)), "{stopped:?}");
         assert!(
-            backend.prepare(&long, &|| false).unwrap() > 100,
+            backend.prepare(&Ask::ahead(&long, ""), &|| false).unwrap() > 100,
             "a half block was kept"
+        );
+    });
+}
+
+/// A prepare with the line typed so far leaves the key press only what was typed after it and
+/// the template's closing tokens, and the answer is the one it would have been without it. A
+/// line edited since keeps the start it shares; the request's own text stays for a repair.
+#[test]
+fn the_line_typed_so_far_is_evaluated_before_the_key_press() {
+    with_backend(|backend| {
+        let sentence = user_text("show the biggest file here");
+        backend
+            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
+            .unwrap();
+        let alone = backend.generate(&ask(&sentence), &|| false).unwrap();
+        // The same request again from scratch: drop what the first one left.
+        backend
+            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
+            .unwrap();
+        let whole = backend.generate(&ask(&sentence), &|| false).unwrap();
+        assert_eq!(
+            whole.prompt_tokens, alone.prompt_tokens,
+            "nothing typed was held"
+        );
+
+        backend
+            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
+            .unwrap();
+        let typed = backend
+            .prepare(&Ask::ahead(CONTEXT, &sentence), &|| false)
+            .unwrap();
+        assert!(typed >= 5, "evaluated {typed} tokens of the line");
+        let warm = backend.generate(&ask(&sentence), &|| false).unwrap();
+        assert_eq!(warm.texts, alone.texts, "the prepare changed the answer");
+        assert!(
+            warm.prompt_tokens + typed == alone.prompt_tokens,
+            "the key press evaluated {} tokens; alone {}, typed ahead {typed}",
+            warm.prompt_tokens,
+            alone.prompt_tokens
+        );
+
+        // Typed in steps with a word changed on the way: each step evaluates only what is new.
+        backend
+            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
+            .unwrap();
+        let start = user_text("show the smallest");
+        let first = backend
+            .prepare(&Ask::ahead(CONTEXT, &start), &|| false)
+            .unwrap();
+        let edited = backend
+            .prepare(&Ask::ahead(CONTEXT, &sentence), &|| false)
+            .unwrap();
+        assert!(
+            edited < typed,
+            "an edit re-evaluated the whole line ({edited} of {typed})"
+        );
+        assert!(
+            first + edited > typed,
+            "nothing was re-evaluated after the edit"
+        );
+        let after_edit = backend.generate(&ask(&sentence), &|| false).unwrap();
+        assert_eq!(after_edit.texts, alone.texts);
+        assert_eq!(after_edit.prompt_tokens, warm.prompt_tokens);
+
+        // A repair begins with the request's text, which the request left evaluated.
+        let repair = format!("{sentence}\nThat failed. Reply with a corrected command only.");
+        let repaired = backend.generate(&ask(&repair), &|| false).unwrap();
+        let repair_alone = {
+            backend
+                .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
+                .unwrap();
+            backend.generate(&ask(&repair), &|| false).unwrap()
+        };
+        assert!(
+            repaired.prompt_tokens + 5 < repair_alone.prompt_tokens,
+            "the repair evaluated {} tokens, {} from scratch",
+            repaired.prompt_tokens,
+            repair_alone.prompt_tokens
         );
     });
 }
@@ -151,10 +233,14 @@ fn context_tokens(backend: &mut dyn Backend, context: &str) -> u32 {
     // Already held (from the first request): evict it by preparing other places, then measure.
     for i in 0..5 {
         backend
-            .prepare(&format!("Directory: filler{i}\n"), &|| false)
+            .prepare(&Ask::ahead(&format!("Directory: filler{i}\n"), ""), &|| {
+                false
+            })
             .unwrap();
     }
-    backend.prepare(context, &|| false).unwrap()
+    backend
+        .prepare(&Ask::ahead(context, ""), &|| false)
+        .unwrap()
 }
 
 /// Several candidates come from one request: the greedy one first, then the sampled ones that

@@ -325,10 +325,11 @@ fn the_key_again_cycles_through_the_candidates() {
     }
 }
 
-/// Each prompt sends the directory's context ahead (precmd): the key press then evaluates only
-/// its sentence. A prompt with the daemon down prints nothing and starts nothing.
+/// Each prompt sends the directory's context ahead (precmd), and each change of the line the
+/// line so far (line-pre-redraw): the key press then evaluates less than its sentence. A
+/// prompt with the daemon down prints nothing and starts nothing.
 #[test]
-fn each_prompt_prepares_the_context_for_the_key() {
+fn each_prompt_and_each_change_of_the_line_prepares_for_the_key() {
     let env = TestEnv::new();
     env.start_scripted(crate::prepare::RULE);
     let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
@@ -337,9 +338,16 @@ fn each_prompt_prepares_the_context_for_the_key() {
     crate::prepare::wait_prepared(&env, 1);
     tmux.type_text("list the files");
     tmux.wait_line("$ list the files");
+    // The prompt's prepare and at least one of the line as it was typed.
+    crate::prepare::wait_prepared(&env, 2);
     tmux.keys(&["C-g"]);
     tmux.wait_line("$ ls -a");
-    crate::prepare::assert_only_the_sentence_was_evaluated(&env);
+    let status = env.status_json();
+    assert_eq!(status["requests_served"], 1, "{status}");
+    assert!(
+        status["last_prompt_tokens"].as_u64() < Some(crate::prepare::REQUEST_WORDS),
+        "the key press evaluated its whole sentence: {status}"
+    );
 }
 
 #[test]

@@ -254,7 +254,7 @@ fn prepare_goes_to_the_backend_that_would_answer() {
     let (a, a_knobs) = fake("openai", false);
     let (b, _) = fake("embedded", true);
     let mut chain = Chain::new(vec![a, b], None);
-    assert_eq!(chain.prepare("ctx", &|| false).unwrap(), 0);
+    assert_eq!(chain.prepare(&Ask::ahead("ctx", ""), &|| false).unwrap(), 0);
     assert_eq!(a_knobs.checks.get(), 1, "the prepare refreshed the verdict");
     ask(&mut chain).unwrap();
     assert_eq!(a_knobs.checks.get(), 1, "and the key press reused it");
