@@ -158,6 +158,9 @@ for task in tasks:
                      p=s["last_prompt_tokens"], o=s["last_output_tokens"],
                      sp=sp, so=so,
                      command=out.stdout.decode().strip(), ok=out.returncode))
+    if out.returncode != 0:
+        print(f"{task['id']}: the key press failed (exit {out.returncode}): {out.stderr.decode().strip()}",
+              file=sys.stderr)
 
 # The floor's rates, on the same server, at the depth cmdai's requests run at: behind a cached
 # prefix as long as cmdai's fixed prompt, a short prompt (as short as the requests') evaluated,
@@ -197,7 +200,7 @@ for name, values in [("cmdai", [r["cmdai"] for r in rows]), ("cache", [r["cache"
 print(f"cmdai / server (medians): {med('cmdai') / med('server'):.2f}x   (target <= 0.8x)")
 print(f"per-load / cmdai (medians): {statistics.median(per_load) / med('cmdai'):.1f}x   (target >= 8x)")
 print(f"cmdai / floor: {med('cmdai') / med('floor'):.2f}x of medians, "
-      f"{statistics.median(r['cmdai'] / r['floor'] for r in rows):.2f}x median per request   (target <= 1.3x)")
+      f"{statistics.median(r['cmdai'] / r['floor'] for r in rows if r['floor'] > 0):.2f}x median per request   (target <= 1.3x)")
 print(f"tokens per request (median): cmdai prompt {med('p'):.0f}, output {med('o'):.0f}; "
       f"server prompt {med('sp'):.0f} (whole; its system part stays cached), output {med('so'):.0f}")
 print(f"prepare at the prompt: median {med('prep'):.0f} ms until the block was evaluated "

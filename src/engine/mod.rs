@@ -456,15 +456,22 @@ fn fail_forever(jobs: &mut mpsc::Receiver<Work>, stats: &Mutex<EngineStats>, why
     while fail_until_reload(jobs, &why).is_some() {}
 }
 
-/// Evaluates the newest prepare ahead of time, giving way as soon as a job or a newer prepare
-/// is waiting.
+/// Evaluates the newest prepare ahead of time, giving way as soon as a job, or a prepare from
+/// another place, is waiting.
 fn prepare(backend: &mut dyn Backend, mailbox: &Mailbox, stats: &Mutex<EngineStats>) {
     // Cleared before the mailbox is read: a prepare arriving from now on sends a nudge of its own.
     mailbox.nudged.store(false, Ordering::SeqCst);
     let Some(ahead) = mailbox.slot().take() else {
         return;
     };
-    let give_way = || lock(stats).requests_pending > 0 || mailbox.slot().is_some();
+    // A newer line from the same place does not stop this one: its block is still wanted, and
+    // the newer line keeps whatever start it shares with this one.
+    let newer_place = || {
+        let slot = mailbox.slot();
+        slot.as_ref()
+            .is_some_and(|newer| newer.context != ahead.context)
+    };
+    let give_way = || lock(stats).requests_pending > 0 || newer_place();
     if give_way() {
         return;
     }
