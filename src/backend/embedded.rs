@@ -3,11 +3,12 @@
 //! The fixed part of the conversation is evaluated once into sequence 0 of the KV cache. A
 //! request's shared part (the client's context block) is kept in one of a few slots, each a
 //! sequence that shares the fixed prefix's cells and adds its own; a request from the same place
-//! finds its slot and evaluates only its own tokens. While the user types, a prepare also evaluates
-//! the line so far after the block; the key press keeps whatever start of it still matches and
-//! pays for the rest and the template's closing tokens only. Candidates are decoded side by side, one
-//! sequence each, all sharing the request's cells: the first greedily, the others sampled, in
-//! one batch per step, until end-of-turn, a finished line, a loop or the token cap.
+//! finds its slot and evaluates only its own tokens. While the user types, a prepare also
+//! evaluates the line so far after the block; the key press keeps whatever start of it still
+//! matches and pays for the rest and the template's closing tokens only. Candidates are decoded
+//! side by side, one sequence each, all sharing the request's cells: the first greedily, the
+//! others sampled, in one batch per step, until end-of-turn, a finished line, a loop or the
+//! token cap.
 
 use std::num::NonZeroU32;
 use std::sync::OnceLock;

@@ -9,7 +9,8 @@
 //! context block, and the line typed so far) to evaluate while the user types. Only the newest
 //! counts: it waits in a mailbox, replacing the one before, and the queue carries at most one
 //! nudge for it, so prepares sent at every key stroke never take a job's place in the queue. A
-//! prepare gives way, between small batches, as soon as a job or a newer line is waiting. Identical requests are answered from a [`cache`] and checked again.
+//! prepare gives way, between small batches, as soon as a job, or a prepare from another place,
+//! is waiting. Identical requests are answered from a [`cache`] and checked again.
 
 pub mod cache;
 pub mod review;
