@@ -308,10 +308,6 @@ impl Backend for Agent {
         &self.program
     }
 
-    fn fixed_prompt_tokens(&self) -> u32 {
-        0
-    }
-
     fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError> {
         if stop.should_stop() {
             return Err(BackendError::Stopped);

@@ -123,7 +123,10 @@ pub trait Backend {
     /// What is answering, e.g. the model file name.
     fn model(&self) -> &str;
     /// Tokens of the fixed prompt part, evaluated once when the backend opened.
-    fn fixed_prompt_tokens(&self) -> u32;
+    /// Remote servers and tools keep their own caches, and report none.
+    fn fixed_prompt_tokens(&self) -> u32 {
+        0
+    }
     /// Answers the final user turn, continuing the fixed conversation given at open.
     fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError>;
     /// Evaluates what is known of a request before the key press ([`Ask::ahead`]): the context

@@ -269,10 +269,6 @@ impl Backend for Ollama {
         &self.model
     }
 
-    fn fixed_prompt_tokens(&self) -> u32 {
-        0
-    }
-
     fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError> {
         if stop.should_stop() {
             return Err(BackendError::Stopped);

@@ -101,10 +101,6 @@ impl Backend for Scripted {
         &self.model
     }
 
-    fn fixed_prompt_tokens(&self) -> u32 {
-        0
-    }
-
     fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError> {
         let mut texts = self.answers(ask.request);
         texts.truncate(ask.candidates.max(1) as usize);

@@ -112,9 +112,6 @@ mod tests {
         fn model(&self) -> &str {
             "m"
         }
-        fn fixed_prompt_tokens(&self) -> u32 {
-            0
-        }
         fn generate(&mut self, ask: &Ask, _: &dyn StopCheck) -> Result<Generation, BackendError> {
             self.0 += 1;
             Ok(Generation {

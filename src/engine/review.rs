@@ -342,10 +342,6 @@ mod tests {
             "canned"
         }
 
-        fn fixed_prompt_tokens(&self) -> u32 {
-            0
-        }
-
         fn generate(
             &mut self,
             ask: &Ask,

@@ -18,9 +18,6 @@ impl Backend for Fake {
     fn model(&self) -> &str {
         "m"
     }
-    fn fixed_prompt_tokens(&self) -> u32 {
-        0
-    }
     fn generate(&mut self, _: &Ask, _: &dyn StopCheck) -> Result<Generation, BackendError> {
         self.asked.set(self.asked.get() + 1);
         if !self.up.get() {
