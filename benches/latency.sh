@@ -4,10 +4,10 @@
 # own fixture directory so that the context is a real one).
 #
 #   cmdai:    what the key runs, `cmdai suggest` on $CMDAI_BUFFER, against a warm daemon, after
-#             what zsh's hooks send while the user types: the prompt's `cmdai prepare`, then one
-#             `cmdai prepare` with the line so far per character typed at --cps characters a
-#             second, the key coming one keystroke after the last (--cps 0: the prompt's
-#             prepare only, as in bash and fish)
+#             what zsh's hooks send while the user types, through its `cmdai prepare --follow`
+#             helper: the prompt's record, then one with the line so far per character typed at
+#             --cps characters a second, the key coming one keystroke after the last (--cps 0:
+#             the prompt's prepare only, as bash and fish send with `cmdai prepare`)
 #   cache:    the same key press again on the same line in the same place
 #   server:   a warm llama-server with a minimal prompt and no context, queried with curl and
 #             jq (examples/gen_llamacpp.sh of the eval harness: the hand-rolled alternative)
@@ -105,19 +105,23 @@ def pct(values, q):
     v = sorted(values)
     return v[min(len(v) - 1, int(q * len(v)))]
 
+# The helper zsh keeps per shell: the hooks write it a record (directory, PATH, line) each.
+helper = subprocess.Popen([cmdai, "prepare", "--follow"], env=shell_env, stdin=subprocess.PIPE,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def send(place, line):
+    helper.stdin.write(f"{place}\0{shell_env.get('PATH', '')}\0{line}\0".encode())
+    helper.stdin.flush()
+
 def type_line(sentence, place):
     """The user typing the sentence at `cps` characters a second: zsh's line hook sends each
-    change of the line in the background. The key comes one keystroke after the last."""
-    typing = []
+    change of the line. The key comes one keystroke after the last."""
     for i in range(1, len(sentence) + 1):
         if cps <= 0:
             break
         if sentence[:i].strip():
-            typing.append(subprocess.Popen([cmdai, "prepare"], cwd=place,
-                                           env=dict(shell_env, CMDAI_BUFFER=sentence[:i]),
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            send(place, sentence[:i])
         time.sleep(1 / cps)
-    return typing
 
 def wait_prepared(count, limit_s=30):
     deadline = time.time() + limit_s
@@ -137,14 +141,12 @@ for task in tasks:
     env = dict(shell_env, CMDAI_BUFFER=sentence)
     # The prompt hook: the block is evaluated before the user starts typing.
     prepared = status()["contexts_prepared"] + 1
-    timed([cmdai, "prepare"], env=shell_env, cwd=place)
     start = time.perf_counter()
+    send(place, "")
     wait_prepared(prepared)
     prep_ms = (time.perf_counter() - start) * 1000
-    typing = type_line(sentence, place)
+    type_line(sentence, place)
     ms, out = timed([cmdai, "suggest"], env=env, cwd=place)
-    for job in typing:
-        job.wait()
     s = status()
     cache_ms, _ = timed([cmdai, "suggest"], env=dict(env), cwd=place)
     server_ms, sout = timed(["bash", gen], env=dict(os.environ, CMDAI_REQUEST=sentence, LLAMA_URL=url), cwd=place)

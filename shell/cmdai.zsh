@@ -82,23 +82,39 @@ __cmdai_widget() {
   zle -R
 }
 
-# At every prompt, ask the daemon (in the background, never waiting, silent) to evaluate this
-# directory's context while the sentence is typed; and as the line changes, the line so far,
-# so that the key pays only for what was typed last. It starts no daemon. CMDAI_NO_PREPARE=1
-# before sourcing turns both off.
+# At every prompt, tell the daemon (never waiting, silent) this directory's context, and as the
+# line changes, the line so far: it evaluates them while the sentence is typed, and the key then
+# pays only for what was typed last. A helper, `cmdai prepare --follow`, one per shell, reads
+# them from a pipe, so a key stroke writes a record and starts no process. It starts no daemon.
+# CMDAI_NO_PREPARE=1 before sourcing turns this off.
 typeset -g __cmdai_typed_last=
+typeset -gi __cmdai_feed=-1
+# Writes a record (directory, PATH, line; each ended by a NUL), first starting the helper if
+# none runs: at the first prompt, or when it has gone and the write fails.
+__cmdai_send() {
+  emulate -L zsh
+  local record=$PWD$'\0'$PATH$'\0'$1$'\0'
+  { (( __cmdai_feed >= 0 )) && print -rnu $__cmdai_feed -- $record } 2>/dev/null && return
+  (( __cmdai_feed >= 0 )) && { exec {__cmdai_feed}>&- } 2>/dev/null
+  __cmdai_feed=-1
+  # Ctrl-C and Ctrl-Z at the prompt reach it too; they are not meant for it.
+  { exec {__cmdai_feed}> >(trap '' INT QUIT TSTP
+      CMDAI_SHELL=zsh CMDAI_SHELL_VERSION=$ZSH_VERSION \
+        exec $__cmdai_bin prepare --follow &>/dev/null) } 2>/dev/null || return 0
+  { print -rnu $__cmdai_feed -- $record } 2>/dev/null
+  return 0
+}
 __cmdai_prepare() {
   __cmdai_typed_last=
-  CMDAI_SHELL=zsh CMDAI_SHELL_VERSION=$ZSH_VERSION $__cmdai_bin prepare </dev/null &>/dev/null &!
+  __cmdai_send ''
 }
-# Runs before each redraw of the line: one background job per change, none for a cursor move.
+# Runs before each redraw of the line: a record per change, none for a cursor move.
 __cmdai_typed() {
   emulate -L zsh
   [[ $BUFFER == "$__cmdai_typed_last" ]] && return
   __cmdai_typed_last=$BUFFER
   [[ -z ${BUFFER//[[:space:]]/} ]] && return
-  CMDAI_BUFFER=$BUFFER CMDAI_SHELL=zsh CMDAI_SHELL_VERSION=$ZSH_VERSION \
-    $__cmdai_bin prepare </dev/null &>/dev/null &!
+  __cmdai_send $BUFFER
 }
 if [[ -z ${CMDAI_NO_PREPARE:-} || $CMDAI_NO_PREPARE == 0 ]]; then
   autoload -Uz add-zsh-hook add-zle-hook-widget

@@ -62,7 +62,7 @@ pub enum Command {
     /// Evaluate this directory's context, and the line in $CMDAI_BUFFER if set, ahead of the
     /// next key press (the shell integration runs it in the background at every prompt, and in
     /// zsh as the line changes)
-    Prepare,
+    Prepare(shell_cmd::PrepareArgs),
     /// Show the effective settings and where each came from, or write a commented config.toml
     Config(config_cmd::ConfigArgs),
     /// Check the install: binaries, daemon, model, memory, service, shell integration
@@ -130,7 +130,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Command::Model(command) => model_cmd::run(command),
         Command::Init(args) => shell_cmd::init(args),
         Command::Suggest => shell_cmd::suggest(),
-        Command::Prepare => shell_cmd::prepare(),
+        Command::Prepare(args) => shell_cmd::prepare(args),
         Command::Config(args) => config_cmd::run(args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Completions(args) => completions_cmd::run(&args),

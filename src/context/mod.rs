@@ -11,7 +11,7 @@ pub mod place;
 pub mod redact;
 
 use std::env;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -96,6 +96,18 @@ pub fn build_request(
 ) -> GenerateRequest {
     let cwd = env::current_dir().unwrap_or_default();
     let path = env::var("PATH").unwrap_or_default();
+    build_request_at(sentence, shell, deadline_ms, options, cwd, path)
+}
+
+/// [`build_request`] for a shell elsewhere: its directory and its PATH.
+pub fn build_request_at(
+    sentence: String,
+    shell: String,
+    deadline_ms: u32,
+    options: &ContextOptions,
+    cwd: PathBuf,
+    path: String,
+) -> GenerateRequest {
     GenerateRequest {
         context: current_context(&cwd, &path, &shell, options),
         details: place::details(&cwd, &sentence, options.listing, options.files),

@@ -133,3 +133,53 @@ fn prepare_never_starts_or_waits_for_a_daemon() {
     // Generous: the point is that it does not wait for an answer that never comes.
     assert!(took < Duration::from_secs(2), "prepare waited {took:?}");
 }
+
+/// `cmdai prepare --follow`, the helper zsh keeps per shell: each record it reads (directory,
+/// PATH, line) reaches the daemon as a prepare, so the key press from that place evaluates less
+/// than its sentence; it ends when its input closes.
+#[test]
+fn follow_prepares_each_record_it_reads_and_ends_with_its_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let env = TestEnv::new();
+    env.start_scripted(RULE);
+    let path = std::env::var("PATH").unwrap();
+    let home = env.path("home");
+    let mut helper = env
+        .command(env!("CARGO_BIN_EXE_cmdai"))
+        .args(["prepare", "--follow"])
+        .env("CMDAI_SHELL", "bash")
+        .env("CMDAI_SHELL_VERSION", "5.2.15")
+        .current_dir("/")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut feed = helper.stdin.take().unwrap();
+    let record = |line: &str| format!("{}\0{path}\0{line}\0", home.display());
+    feed.write_all(record("").as_bytes()).unwrap();
+    wait_prepared(&env, 1);
+    feed.write_all(record("list the files").as_bytes()).unwrap();
+    wait_prepared(&env, 2);
+    drop(feed);
+    wait_until("the helper to end", Duration::from_secs(10), || {
+        helper.try_wait().unwrap().is_some()
+    });
+    assert!(helper.wait().unwrap().success());
+
+    let out = env
+        .command(env!("CARGO_BIN_EXE_cmdai"))
+        .args(["ask", "list the files"])
+        .env("CMDAI_SHELL", "bash")
+        .env("CMDAI_SHELL_VERSION", "5.2.15")
+        .env("PATH", &path)
+        .current_dir(&home)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let status = env.status_json();
+    assert!(
+        status["last_prompt_tokens"].as_u64() < Some(REQUEST_WORDS),
+        "the line the helper sent was not prepared: {status}"
+    );
+}

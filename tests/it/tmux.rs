@@ -67,6 +67,25 @@ impl Tmux {
         cmd
     }
 
+    /// The pid of the program tmux started: the shell.
+    pub fn pane_pid(&self) -> u32 {
+        let out = self
+            .tmux()
+            .args(["display-message", "-p", "-t", "t", "#{pane_pid}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// Ends the tmux server, and with it the shell.
+    pub fn kill(&self) {
+        let _ = self
+            .tmux()
+            .arg("kill-server")
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+
     /// Keys in tmux's names (`C-g`, `Enter`, `Space`, `C-c`).
     pub fn keys(&self, keys: &[&str]) {
         let status = self
@@ -170,7 +189,7 @@ pub fn last_line(screen: &str) -> String {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = self.tmux().arg("kill-server").status();
+        self.kill();
     }
 }
 

@@ -350,6 +350,69 @@ fn each_prompt_and_each_change_of_the_line_prepares_for_the_key() {
     );
 }
 
+/// The pids of the `cmdai prepare --follow` helpers whose parent is `shell`.
+fn helpers_of(shell: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // pid (comm) state ppid ...: comm may hold spaces, so count from its closing paren.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok());
+        let follows = cmdline.split(|b| *b == 0).any(|arg| arg == b"--follow");
+        if follows && ppid == Some(shell) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// The prepares go through one helper per shell, fed through a pipe, so a key stroke starts
+/// no process: the same helper through prompts, lines, Ctrl-C and Ctrl-Z at the prompt, gone
+/// once the shell is.
+#[test]
+fn one_helper_per_shell_carries_the_prepares_and_leaves_with_it() {
+    let env = TestEnv::new();
+    env.start_scripted(crate::prepare::RULE);
+    let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
+        return;
+    };
+    let shell = tmux.pane_pid();
+    crate::prepare::wait_prepared(&env, 1);
+    let helpers = helpers_of(shell);
+    assert_eq!(helpers.len(), 1, "{helpers:?}");
+    tmux.type_text("echo one");
+    tmux.keys(&["Enter"]);
+    tmux.wait_has_line("one");
+    tmux.type_text("list the");
+    tmux.wait_line("$ list the");
+    tmux.keys(&["C-c"]);
+    tmux.wait_line("$");
+    tmux.keys(&["C-z"]);
+    tmux.type_text("list the files");
+    tmux.wait_line("$ list the files");
+    tmux.keys(&["C-g"]);
+    tmux.wait_line("$ ls -a");
+    assert_eq!(helpers_of(shell), helpers, "the helper was replaced");
+    let status = env.status_json();
+    assert!(
+        status["last_prompt_tokens"].as_u64() < Some(crate::prepare::REQUEST_WORDS),
+        "the key press evaluated its whole sentence: {status}"
+    );
+    tmux.kill();
+    let helper = format!("/proc/{}", helpers[0]);
+    wait_until(
+        "the helper to leave with its shell",
+        Duration::from_secs(10),
+        || !Path::new(&helper).exists(),
+    );
+}
+
 #[test]
 fn a_prompt_with_the_daemon_down_stays_silent_and_starts_nothing() {
     let env = TestEnv::new();
