@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::BackendError;
+use super::{BackendError, StopCheck};
 
 /// How long connecting may take: a server on the same network answers in milliseconds, and a
 /// host that is down must not hold a key press for long.
@@ -71,6 +71,24 @@ pub enum StreamError {
     Read(std::io::Error),
     /// The server reported an error, or sent something that is not a chat stream.
     Bad(String),
+}
+
+/// The lines of a streamed body, read one at a time and stopping with [`StreamError::Stopped`]
+/// as soon as `stop` fires between two of them: the openai and ollama streams both read so.
+pub fn stream_lines<'a, I>(
+    lines: I,
+    stop: &'a dyn StopCheck,
+) -> impl Iterator<Item = Result<String, StreamError>> + 'a
+where
+    I: IntoIterator<Item = std::io::Result<String>>,
+    I::IntoIter: 'a,
+{
+    lines.into_iter().map(move |line| {
+        if stop.should_stop() {
+            return Err(StreamError::Stopped);
+        }
+        line.map_err(StreamError::Read)
+    })
 }
 
 /// A failed read of an answer's body, as backend `name` at `url` reports it: like a failed

@@ -200,11 +200,8 @@ where
         output_tokens: 0,
         fallback: None,
     };
-    for line in lines {
-        if stop.should_stop() {
-            return Err(StreamError::Stopped);
-        }
-        let line = line.map_err(StreamError::Read)?;
+    for line in http::stream_lines(lines, stop) {
+        let line = line?;
         if line.trim().is_empty() {
             continue;
         }

@@ -403,11 +403,8 @@ where
     let mut streamed = Streamed::default();
     let mut events = 0;
     let mut other = None;
-    for line in lines {
-        if stop.should_stop() {
-            return Err(StreamError::Stopped);
-        }
-        let line = line.map_err(StreamError::Read)?;
+    for line in http::stream_lines(lines, stop) {
+        let line = line?;
         let line = line.trim_end();
         // llama-server reports a failure after the headers as an `error:` line.
         if let Some(error) = line.strip_prefix("error:") {

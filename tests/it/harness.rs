@@ -230,6 +230,35 @@ pub fn assert_success(out: &Output) {
     );
 }
 
+/// The live (not zombie) children of `parent` for which `wanted(pid, comm)` holds.
+pub fn children_of(parent: u32, wanted: impl Fn(u32, &str) -> bool) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid …; comm may hold spaces and parentheses.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let comm = head.split_once('(').map_or("", |(_, c)| c);
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent) && state != "Z" && wanted(pid, comm) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
 /// Blocks until `pid` no longer exists (it is not our child, so `wait` is not available).
 pub fn wait_gone(pid: u32) {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));

@@ -155,31 +155,7 @@ fn a_server_that_is_down_is_one_line_naming_openai_the_url_and_the_fix() {
 
 /// The pids of the daemon's children whose command is `llama-server`.
 fn llama_server_children(daemon: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid …; comm may hold spaces and parentheses.
-        let Some((head, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let comm = head.split_once('(').map_or("", |(_, c)| c);
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().unwrap_or("");
-        let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(daemon) && comm == "llama-server" && state != "Z" {
-            found.push(pid);
-        }
-    }
-    found
+    children_of(daemon, |_, comm| comm == "llama-server")
 }
 
 /// Waits until `pid`, a child of the daemon, can be reaped: a zombie whose other threads have

@@ -244,6 +244,22 @@ fn ctrl_c_while_thinking_keeps_the_sentence_and_cancels_the_work() {
     );
 }
 
+/// Types a sentence, presses the key and waits up to `limit` for a real model's command: any
+/// line that is neither the sentence nor empty, once the widget has stopped thinking.
+fn key_gives_some_command(tmux: &Tmux, limit: Duration, what: &str) {
+    let sentence = "$ list files in this directory";
+    tmux.type_text(&sentence[2..]);
+    tmux.wait_line(sentence);
+    tmux.keys(&["C-g"]);
+    tmux.wait_for_within(limit, what, |s| {
+        let line = last_line(s);
+        !s.contains("cmdai: thinking")
+            && line.len() > 2
+            && line.starts_with("$ ")
+            && line != sentence
+    });
+}
+
 #[test]
 fn ctrl_g_with_the_real_tests_model() {
     let Some(env) = TestEnv::with_test_model() else {
@@ -252,17 +268,7 @@ fn ctrl_g_with_the_real_tests_model() {
     let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
         return;
     };
-    let sentence = "$ list files in this directory";
-    tmux.type_text(&sentence[2..]);
-    tmux.wait_line(sentence);
-    tmux.keys(&["C-g"]);
-    tmux.wait_for("a generated command", |s| {
-        let line = last_line(s);
-        !s.contains("cmdai: thinking")
-            && line.len() > 2
-            && line.starts_with("$ ")
-            && line != sentence
-    });
+    key_gives_some_command(&tmux, Duration::from_secs(30), "a generated command");
 }
 
 /// The same key with a real llama-server as the `openai` backend: the sentence becomes the
@@ -285,17 +291,7 @@ fn ctrl_g_with_a_real_llama_server_as_the_openai_backend() {
     let Some(tmux) = start_zsh(&env, PROMPT, "", &[]) else {
         return;
     };
-    let sentence = "$ list files in this directory";
-    tmux.type_text(&sentence[2..]);
-    tmux.wait_line(sentence);
-    tmux.keys(&["C-g"]);
-    tmux.wait_for_within(Duration::from_secs(150), "a command from the server", |s| {
-        let line = last_line(s);
-        !s.contains("cmdai: thinking")
-            && line.len() > 2
-            && line.starts_with("$ ")
-            && line != sentence
-    });
+    key_gives_some_command(&tmux, Duration::from_secs(150), "a command from the server");
     let status = env.status_json();
     assert_eq!(status["backend"], "openai");
     assert_eq!(status["requests_served"], 1);
@@ -352,24 +348,10 @@ fn each_prompt_and_each_change_of_the_line_prepares_for_the_key() {
 
 /// The pids of the `cmdai prepare --follow` helpers whose parent is `shell`.
 fn helpers_of(shell: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        // pid (comm) state ppid ...: comm may hold spaces, so count from its closing paren.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|ppid| ppid.parse::<u32>().ok());
-        let follows = cmdline.split(|b| *b == 0).any(|arg| arg == b"--follow");
-        if follows && ppid == Some(shell) {
-            found.push(pid);
-        }
-    }
-    found
+    children_of(shell, |pid, _| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        cmdline.split(|b| *b == 0).any(|arg| arg == b"--follow")
+    })
 }
 
 /// The prepares go through one helper per shell, fed through a pipe, so a key stroke starts
@@ -405,12 +387,7 @@ fn one_helper_per_shell_carries_the_prepares_and_leaves_with_it() {
         "the key press evaluated its whole sentence: {status}"
     );
     tmux.kill();
-    let helper = format!("/proc/{}", helpers[0]);
-    wait_until(
-        "the helper to leave with its shell",
-        Duration::from_secs(10),
-        || !Path::new(&helper).exists(),
-    );
+    wait_gone(helpers[0]);
 }
 
 #[test]
