@@ -6,23 +6,24 @@
 #   cmdai:    what the key runs, `cmdai suggest` on $CMDAI_BUFFER, against a warm daemon, after
 #             what zsh's hooks send while the user types, through its `cmdai prepare --follow`
 #             helper: the prompt's record, then one with the line so far per character typed at
-#             --cps characters a second, the key coming one keystroke after the last (--cps 0:
-#             the prompt's prepare only, as bash and fish send with `cmdai prepare`)
+#             --cps characters a second, the key coming --pause ms after the last (by default
+#             one keystroke later; --cps 0: the prompt's prepare only, as bash and fish send
+#             with `cmdai prepare`)
 #   cache:    the same key press again on the same line in the same place
 #   server:   a warm llama-server with a minimal prompt and no context, queried with curl and
 #             jq (examples/gen_llamacpp.sh of the eval harness: the hand-rolled alternative)
 #   per-load: `cmdai-daemon --once`, which loads the model for each request (a tool without a
 #             daemon), on the first --cold sentences
 #
-# Then the physical floor: prompt and generation rates measured on the same server, behind a
-# cached prefix as long as cmdai's fixed prompt (prompt_per_second for a short prompt,
-# predicted_per_second over 32 tokens), applied to the
-# prompt and output tokens each cmdai request evaluated. And the small things: the client's
+# Then the physical floor, measured on the same server behind a cached prefix as long as
+# cmdai's fixed prompt: the time one batch of exactly as many new prompt tokens as a cmdai
+# request evaluated takes, plus its output tokens at the generation rate (predicted_per_second
+# over 32 tokens). And the small things: the client's
 # round trip and peak RSS with the scripted backend, the daemon's RSS against the model file,
 # and the daemon's CPU over --idle seconds of idling.
 #
 # Usage: benches/latency.sh [--model default|small|tests|PATH] [--threads N] [--limit N]
-#                           [--cold N] [--idle SECONDS] [--cps N] [--eval DIR]
+#                           [--cold N] [--idle SECONDS] [--cps N] [--pause MS] [--eval DIR]
 set -euo pipefail
 
 model=default
@@ -31,6 +32,7 @@ limit=20
 cold=5
 idle=60
 cps=8
+pause=""
 eval_dir=""
 while (($#)); do
 	case $1 in
@@ -40,6 +42,7 @@ while (($#)); do
 	--cold) cold=$2; shift ;;
 	--idle) idle=$2; shift ;;
 	--cps) cps=$2; shift ;;
+	--pause) pause=$2; shift ;;
 	--eval) eval_dir=$2; shift ;;
 	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "latency.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -75,11 +78,12 @@ echo "starting the daemon and llama-server ($threads threads)..." >&2
 "$bin/cmdai" daemon start >/dev/null 2>&1
 llama_server_wait "$work/server.log"
 
-python3 - "$bin" "$eval_dir" "$work" "$port" "$limit" "$cold" "$idle" "$model_path" "$cps" <<'PY'
+python3 - "$bin" "$eval_dir" "$work" "$port" "$limit" "$cold" "$idle" "$model_path" "$cps" "$pause" <<'PY'
 import json, os, resource, statistics, subprocess, sys, time, urllib.request
 
-bin_dir, eval_dir, work, port, limit, cold, idle, model_path, cps = sys.argv[1:10]
+bin_dir, eval_dir, work, port, limit, cold, idle, model_path, cps, pause = sys.argv[1:11]
 limit, cold, idle, cps = int(limit), int(cold), int(idle), float(cps)
+pause = float(pause) / 1000 if pause else (1 / cps if cps > 0 else 0)
 cmdai, daemon = os.path.join(bin_dir, "cmdai"), os.path.join(bin_dir, "cmdai-daemon")
 url = f"http://127.0.0.1:{port}"
 tasks = [json.loads(l) for l in open(os.path.join(eval_dir, "tasks.jsonl")) if l.strip()][:limit]
@@ -115,13 +119,13 @@ def send(place, line):
 
 def type_line(sentence, place):
     """The user typing the sentence at `cps` characters a second: zsh's line hook sends each
-    change of the line. The key comes one keystroke after the last."""
+    change of the line. The key comes `pause` seconds after the last."""
     for i in range(1, len(sentence) + 1):
         if cps <= 0:
             break
         if sentence[:i].strip():
             send(place, sentence[:i])
-        time.sleep(1 / cps)
+        time.sleep(1 / cps if i < len(sentence) else pause)
 
 def wait_prepared(count, limit_s=30):
     deadline = time.time() + limit_s
@@ -164,18 +168,27 @@ for task in tasks:
         print(f"{task['id']}: the key press failed (exit {out.returncode}): {out.stderr.decode().strip()}",
               file=sys.stderr)
 
-# The floor's rates, on the same server, at the depth cmdai's requests run at: behind a cached
-# prefix as long as cmdai's fixed prompt, a short prompt (as short as the requests') evaluated,
-# and 32 tokens generated. Each the median of five runs.
+# The floor, measured on the same server at the depth cmdai's requests run at, behind a cached
+# prefix as long as cmdai's fixed prompt: the time to evaluate exactly as many new prompt tokens
+# as each request did, in one batch (a batch of 5 takes far longer than 5/20 of a batch of 20),
+# and the generation rate over 32 tokens. Each the median of five runs.
 depth = status()["system_prompt_tokens"]
 filler = "list every file in this folder and then sort the list by size and show me the first ten "
-prefix = filler * max(1, depth // 20)
+prefix = post("/tokenize", {"content": filler * max(1, depth // 20)})["tokens"]
+more = post("/tokenize", {"content": filler * 8})["tokens"]
 post("/completion", {"prompt": prefix, "n_predict": 1, "cache_prompt": True})
-pp, tg = [], []
+prompt_ms, pp, tg = {0: 0.0}, [], []
+for n in sorted({r["p"] for r in rows if r["p"] > 0}):
+    runs = []
+    for i in range(5):
+        # Starting one token further on each time, the n tokens are never all in the cache.
+        t = post("/completion", {"prompt": prefix + more[i:i + n], "n_predict": 1, "cache_prompt": True})["timings"]
+        runs.append(t["prompt_ms"] * n / max(1, t["prompt_n"]))
+    prompt_ms[n] = statistics.median(runs)
 for i in range(5):
-    t = post("/completion", {"prompt": f"{prefix}{i} {filler}", "n_predict": 1, "cache_prompt": True})["timings"]
+    t = post("/completion", {"prompt": prefix + more[i:i + 20], "n_predict": 1, "cache_prompt": True})["timings"]
     pp.append(t["prompt_per_second"])
-    t = post("/completion", {"prompt": f"{prefix}{i} count", "n_predict": 32, "ignore_eos": True, "cache_prompt": True})["timings"]
+    t = post("/completion", {"prompt": prefix + more[i:i + 1], "n_predict": 32, "ignore_eos": True, "cache_prompt": True})["timings"]
     tg.append(t["predicted_per_second"])
 pp, tg = statistics.median(pp), statistics.median(tg)
 
@@ -188,12 +201,13 @@ for task in tasks[:cold]:
 st = status()
 print(f"{'task':14} {'cmdai':>7} {'cache':>6} {'server':>7} {'prep':>6} {'p':>4} {'o':>3} {'floor':>6} {'srv p':>5} {'srv o':>5}")
 for r in rows:
-    r["floor"] = 1000 * (r["p"] / pp + r["o"] / tg)
+    r["floor"] = prompt_ms[r["p"]] + 1000 * r["o"] / tg
     print(f"{r['id']:14} {r['cmdai']:7.0f} {r['cache']:6.0f} {r['server']:7.0f} {r['prep']:6.0f} {r['p']:4d} {r['o']:3d} {r['floor']:6.0f} {r['sp']:5d} {r['so']:5d}")
 print()
 med = lambda k: statistics.median(r[k] for r in rows)
-print(f"rates measured on llama-server behind a {depth}-token cached prefix: prompt {pp:.1f} tokens/s, "
-      f"generation {tg:.1f} tokens/s")
+print(f"measured on llama-server behind a {depth}-token cached prefix: generation {tg:.1f} tokens/s; "
+      f"prompt {pp:.1f} tokens/s in a batch of 20; a batch of n new tokens takes "
+      + ", ".join(f"{n}: {ms:.0f} ms" for n, ms in prompt_ms.items() if n))
 print(f"{'arm':10} {'median ms':>10} {'p90 ms':>8}")
 for name, values in [("cmdai", [r["cmdai"] for r in rows]), ("cache", [r["cache"] for r in rows]),
                      ("server", [r["server"] for r in rows]), ("per-load", per_load),
@@ -207,7 +221,8 @@ print(f"tokens per request (median): cmdai prompt {med('p'):.0f}, output {med('o
       f"server prompt {med('sp'):.0f} (whole; its system part stays cached), output {med('so'):.0f}")
 print(f"prepare at the prompt: median {med('prep'):.0f} ms until the block was evaluated "
       f"(before the user starts typing); {st['prepared_tokens']} tokens evaluated ahead in all")
-typed = f"typed at {cps:g} characters a second, one prepare per change" if cps > 0 else "not sent (--cps 0)"
+typed = (f"typed at {cps:g} characters a second, one prepare per change, the key {1000 * pause:.0f} ms "
+         "after the last" if cps > 0 else "not sent (--cps 0)")
 print(f"the line as it was typed: {typed}")
 size = os.path.getsize(model_path)
 print(f"daemon RSS {st['rss_bytes'] / 1e6:.0f} MB; model file {size / 1e6:.0f} MB; "
@@ -228,7 +243,11 @@ PY
 
 # The client alone, against the scripted backend, from an empty directory: start-up, context,
 # socket round trip and the daemon's dispatch and checks, timed by the shell as a widget runs it.
+# Nothing else of this bench is left running.
 "$bin/cmdai" daemon stop >/dev/null
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true # killed: not its own exit status
+server_pid=""
 mkdir -m 700 "$work/run-scripted" "$work/empty"
 echo 'list => ls -la' >"$work/script.txt"
 printf 'backend = "scripted"\nmodel = "%s"\n' "$work/script.txt" >"$work/scripted.toml"

@@ -4,8 +4,10 @@
 //! request's shared part (the client's context block) is kept in one of a few slots, each a
 //! sequence that shares the fixed prefix's cells and adds its own; a request from the same place
 //! finds its slot and evaluates only its own tokens. While the user types, a prepare also
-//! evaluates the line so far after the block; the key press keeps whatever start of it still
-//! matches and pays for the rest and the template's closing tokens only. Candidates are decoded
+//! evaluates the line so far after the block, and when asked (the engine asks once typing
+//! pauses) the template's closing tokens too, keeping the logits they end in: a key press on
+//! that line decodes nothing before its first answer token. Otherwise the key press keeps whatever start of the line still
+//! matches and pays for the rest and the closing tokens. Candidates are decoded
 //! side by side, one sequence each, all sharing the request's cells: the first greedily, the
 //! others sampled, in one batch per step, until end-of-turn, a finished line, a loop or the
 //! token cap.
@@ -20,6 +22,8 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 
 use super::{Ask, Backend, BackendError, BackendSpec, Generation, StopCheck};
@@ -154,9 +158,14 @@ struct Slot {
     text: String,
     /// Position after the block: where a request starts.
     end: usize,
-    /// Request tokens held after the block: the line typed so far, or the last request's text
-    /// (which a repair or a second key press begins with).
+    /// Request tokens held after the block: the line typed so far (perhaps with the template's
+    /// closing tokens after it), or the last request's text (which a repair or a second key
+    /// press begins with).
     typed: Vec<LlamaToken>,
+    /// The logits after the last of `typed`, kept by a prepare that evaluated a whole turn:
+    /// the first answer token of a request made of exactly those tokens is sampled from them.
+    /// Dropped whenever `typed` changes.
+    ready: Option<Vec<f32>>,
     used: u64,
 }
 
@@ -166,7 +175,8 @@ struct Candidate {
     sampler: LlamaSampler,
     text: Vec<u8>,
     tokens: Vec<LlamaToken>,
-    /// Its logits' index in the last batch.
+    /// Its logits' index in the last batch (unused at the first step when the slot's kept
+    /// logits start the answer).
     logits: i32,
     done: bool,
     /// Ended cleanly (end of turn or a finished line), not at the cap or in a loop.
@@ -281,6 +291,7 @@ impl Embedded<'_> {
             text: context.to_string(),
             end: self.prefix_len + tokens.len(),
             typed: Vec::new(),
+            ready: None,
             used: self.clock,
         };
         // Push first: if decoding fails, the next eviction clears whatever it left.
@@ -305,15 +316,22 @@ impl Embedded<'_> {
 
     /// Brings the slot's typed tokens to `tokens`: keeps the start they share, drops the rest
     /// and evaluates what is new, `chunk` tokens at a time, asking `stop` before each batch.
-    /// What was evaluated before a stop stays. Returns the tokens evaluated.
+    /// What was evaluated before a stop stays. With `keep_logits`, the logits after the last
+    /// token are kept (its last token is evaluated again if they are not at hand). Returns the
+    /// tokens evaluated.
     fn extend_typed(
         &mut self,
         slot: usize,
         tokens: &[LlamaToken],
         chunk: usize,
+        keep_logits: bool,
         stop: &dyn StopCheck,
     ) -> Result<usize, BackendError> {
-        self.keep_typed(slot, common_start(&self.slots[slot].typed, tokens))?;
+        let mut shared = common_start(&self.slots[slot].typed, tokens);
+        if keep_logits && shared == tokens.len() && self.slots[slot].ready.is_none() {
+            shared = shared.saturating_sub(1);
+        }
+        self.keep_typed(slot, shared)?;
         let held = self.slots[slot].typed.len();
         for part in tokens[held..].chunks(chunk) {
             if stop.should_stop() {
@@ -321,6 +339,7 @@ impl Embedded<'_> {
             }
             let Slot { seq, end, .. } = self.slots[slot];
             let at = end + self.slots[slot].typed.len();
+            self.slots[slot].ready = None;
             if let Err(err) = self.decode_at(part, at, seq, chunk, &|| false) {
                 let _ = self
                     .ctx
@@ -328,6 +347,10 @@ impl Embedded<'_> {
                 return Err(err);
             }
             self.slots[slot].typed.extend_from_slice(part);
+            if keep_logits && self.slots[slot].typed.len() == tokens.len() {
+                let logits = self.ctx.get_logits_ith(part.len() as i32 - 1);
+                self.slots[slot].ready = Some(logits.to_vec());
+            }
         }
         Ok(tokens.len() - held)
     }
@@ -336,6 +359,7 @@ impl Embedded<'_> {
     fn keep_typed(&mut self, slot: usize, count: usize) -> Result<(), BackendError> {
         let Slot { seq, end, .. } = self.slots[slot];
         if count < self.slots[slot].typed.len() {
+            self.slots[slot].ready = None;
             self.ctx
                 .clear_kv_cache_seq(Some(seq as u32), Some((end + count) as u32), None)
                 .map_err(generate_error)?;
@@ -355,6 +379,7 @@ impl Embedded<'_> {
     ) -> Result<(), BackendError> {
         let Slot { seq, end, .. } = self.slots[slot];
         self.slots[slot].typed = request[..keep].to_vec();
+        self.slots[slot].ready = None;
         self.ctx
             .clear_kv_cache_seq(Some(seq as u32), Some((end + keep) as u32), None)
             .map_err(generate_error)?;
@@ -368,26 +393,31 @@ impl Embedded<'_> {
     }
 
     /// Decodes `request` after the slot's block, its first `held` tokens being in the cache
-    /// already, then the candidates.
+    /// already, then the candidates. When all of it is held, `ready` holds the logits that
+    /// start the answer.
     fn decode_candidates(
         &mut self,
         slot: usize,
         request: &[LlamaToken],
         held: usize,
+        ready: Option<Vec<f32>>,
         count: u32,
         stop: &dyn StopCheck,
     ) -> Result<Vec<Candidate>, BackendError> {
         let Slot { seq, end, .. } = self.slots[slot];
-        let batch = self.decode_at(&request[held..], end + held, seq, BATCH_TOKENS, stop)?;
+        let last = match ready {
+            Some(_) => 0,
+            None => {
+                let batch =
+                    self.decode_at(&request[held..], end + held, seq, BATCH_TOKENS, stop)?;
+                batch.n_tokens() - 1
+            }
+        };
         let start = end + request.len();
         let seed = request
             .iter()
             .fold(0x9e37_79b9_u32, |h, t| h.rotate_left(5) ^ (t.0 as u32));
-        let mut candidates = vec![Candidate::new(
-            seq,
-            LlamaSampler::greedy(),
-            batch.n_tokens() - 1,
-        )];
+        let mut candidates = vec![Candidate::new(seq, LlamaSampler::greedy(), last)];
         for extra in 0..count.saturating_sub(1) {
             let scratch = FIRST_SCRATCH + extra as i32;
             // The request's cells gain one more owner; nothing is copied.
@@ -400,7 +430,7 @@ impl Embedded<'_> {
                 LlamaSampler::temp(TEMPERATURE),
                 LlamaSampler::dist(seed.wrapping_add(extra)),
             ]);
-            candidates.push(Candidate::new(scratch, sampler, batch.n_tokens() - 1));
+            candidates.push(Candidate::new(scratch, sampler, last));
         }
         let vocab = self.model.vocab();
         let mut batch = LlamaBatch::new(candidates.len(), 1);
@@ -410,7 +440,10 @@ impl Embedded<'_> {
             }
             batch.clear();
             for candidate in candidates.iter_mut().filter(|c| !c.done) {
-                let token = candidate.sampler.sample(&self.ctx, candidate.logits);
+                let token = match (&ready, step) {
+                    (Some(logits), 0) => sample_from(logits, &mut candidate.sampler),
+                    _ => candidate.sampler.sample(&self.ctx, candidate.logits),
+                };
                 if vocab.is_eog(token) {
                     candidate.finish(true);
                     continue;
@@ -458,6 +491,21 @@ impl Candidate {
     }
 }
 
+/// Samples a token from logits kept from an earlier batch, as `LlamaSampler::sample` does from
+/// the context's.
+fn sample_from(logits: &[f32], sampler: &mut LlamaSampler) -> LlamaToken {
+    let data = logits
+        .iter()
+        .enumerate()
+        .map(|(id, &logit)| LlamaTokenData::new(LlamaToken(id as i32), logit, 0.0));
+    let mut array = LlamaTokenDataArray::from_iter(data, false);
+    array.apply_sampler(sampler);
+    // Every sampler chain used here ends in one that selects (greedy or dist).
+    let token = array.selected_token().unwrap_or(LlamaToken(0));
+    sampler.accept(token);
+    token
+}
+
 /// How many tokens `a` and `b` share from the start.
 fn common_start(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
@@ -493,11 +541,20 @@ impl Backend for Embedded<'_> {
         let (request, own) = self.request_tokens(ask.request);
         let room = request.len() + (count * self.max_tokens) as usize;
         let (slot, context_tokens) = self.slot_for(ask.context, room, BATCH_TOKENS, stop)?;
-        // The line as typed may be evaluated already. The last token is decoded again in any
-        // case: its logits start the answer.
-        let held = common_start(&self.slots[slot].typed, &request).min(request.len() - 1);
+        // The line as typed may be evaluated already, even with the closing tokens and the
+        // logits they end in. Without those logits the last token is decoded again: its logits
+        // start the answer.
+        let shared = common_start(&self.slots[slot].typed, &request);
+        let ready = match shared == request.len() {
+            true => self.slots[slot].ready.take(),
+            false => None,
+        };
+        let held = match ready {
+            Some(_) => shared,
+            None => shared.min(request.len() - 1),
+        };
         self.keep_typed(slot, held)?;
-        let decoded = self.decode_candidates(slot, &request, held, count, stop);
+        let decoded = self.decode_candidates(slot, &request, held, ready, count, stop);
         // Whatever happened, the next request must find only the fixed prefix, the blocks and
         // request text known to be evaluated, which a repair or a second key press begins with.
         let keep = if decoded.is_ok() { own } else { held.min(own) };
@@ -523,9 +580,18 @@ impl Backend for Embedded<'_> {
         // Room for a typical request beside it: a few lines of details and one answer.
         let room = PREPARE_ROOM + self.max_tokens as usize;
         let (slot, block) = self.slot_for(ahead.context, room, PREPARE_CHUNK, stop)?;
-        let typed = self.tokenize_text(ahead.request);
-        let typed = &typed[..typed.len().min(PREPARE_ROOM)];
-        let line = self.extend_typed(slot, typed, PREPARE_CHUNK, stop)?;
+        let (mut typed, own) = self.request_tokens(ahead.request);
+        let whole = ahead.whole && own <= PREPARE_ROOM;
+        if !whole {
+            typed.truncate(own.min(PREPARE_ROOM));
+            // A line held already, perhaps with more after it (its closing tokens, or words
+            // since deleted), stays for the key press to keep or drop. An empty one is a fresh
+            // prompt: what the last request left goes.
+            if !typed.is_empty() && common_start(&self.slots[slot].typed, &typed) == typed.len() {
+                return Ok(block as u32);
+            }
+        }
+        let line = self.extend_typed(slot, &typed, PREPARE_CHUNK, whole, stop)?;
         Ok((block + line) as u32)
     }
 }

@@ -31,6 +31,10 @@ pub struct Ask<'a> {
     pub request: &'a str,
     /// How many answers to produce: the first greedy, the others sampled. At least one.
     pub candidates: u32,
+    /// For a prepare: the line may be all the user will type, so evaluate the turn's closing
+    /// as well and keep what starts the answer; a key press on this very line then decodes
+    /// nothing before its first answer token. Ignored by `generate`.
+    pub whole: bool,
 }
 
 impl<'a> Ask<'a> {
@@ -40,6 +44,7 @@ impl<'a> Ask<'a> {
             context: "",
             request,
             candidates: 1,
+            whole: false,
         }
     }
 
@@ -50,6 +55,15 @@ impl<'a> Ask<'a> {
             context,
             request: typed,
             candidates: 0,
+            whole: false,
+        }
+    }
+
+    /// As [`Ask::ahead`], for a line the user may have finished: see [`Ask::whole`].
+    pub fn ahead_whole(context: &'a str, typed: &'a str) -> Ask<'a> {
+        Ask {
+            whole: true,
+            ..Ask::ahead(context, typed)
         }
     }
 
@@ -132,7 +146,8 @@ pub trait Backend {
     /// Evaluates what is known of a request before the key press ([`Ask::ahead`]): the context
     /// block, then the line typed so far, so that the key press pays for the rest only. Returns
     /// the tokens evaluated (0: already kept, or nothing to keep). `stop` asks to give up early
-    /// because a request (or a newer line) is waiting. Backends that keep nothing between
+    /// because a request (or a newer line) is waiting. A prepare of a line held already keeps it,
+    /// and whatever follows it. Backends that keep nothing between
     /// requests leave this as it is.
     fn prepare(&mut self, ahead: &Ask, stop: &dyn StopCheck) -> Result<u32, BackendError> {
         let _ = (ahead, stop);

@@ -177,10 +177,9 @@ fn prepare_request(
             typed: String::new(),
         }
     } else {
-        let request = context::build_request_at(
+        let request = context::build_typed_at(
             place.line,
             shell.to_string(),
-            0,
             options,
             place.cwd,
             place.path,

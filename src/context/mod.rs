@@ -96,12 +96,27 @@ pub fn build_request(
 ) -> GenerateRequest {
     let cwd = env::current_dir().unwrap_or_default();
     let path = env::var("PATH").unwrap_or_default();
-    build_request_at(sentence, shell, deadline_ms, options, cwd, path)
+    let details = place::details(&cwd, &sentence, options.listing, options.files);
+    request_with(sentence, details, shell, deadline_ms, options, cwd, path)
 }
 
-/// [`build_request`] for a shell elsewhere: its directory and its PATH.
-pub fn build_request_at(
+/// What a line still being typed in a shell at `cwd` will ask, as far as can be told: sent
+/// ahead of the key press. A name half typed at its end counts as typed
+/// ([`place::details_while_typing`]).
+pub fn build_typed_at(
+    line: String,
+    shell: String,
+    options: &ContextOptions,
+    cwd: PathBuf,
+    path: String,
+) -> GenerateRequest {
+    let details = place::details_while_typing(&cwd, &line, options.listing, options.files);
+    request_with(line, details, shell, 0, options, cwd, path)
+}
+
+fn request_with(
     sentence: String,
+    details: String,
     shell: String,
     deadline_ms: u32,
     options: &ContextOptions,
@@ -110,7 +125,7 @@ pub fn build_request_at(
 ) -> GenerateRequest {
     GenerateRequest {
         context: current_context(&cwd, &path, &shell, options),
-        details: place::details(&cwd, &sentence, options.listing, options.files),
+        details,
         sentence,
         cwd: cwd.display().to_string(),
         path,

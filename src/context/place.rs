@@ -279,10 +279,14 @@ fn text_lines(path: &Path) -> std::io::Result<Start> {
     Ok(Start::Text(out))
 }
 
-/// The words of `sentence` that name an existing path under `cwd`, in order, at most 4.
-fn named_paths(cwd: &Path, sentence: &str) -> Vec<String> {
+/// The words of `sentence` that name an existing path under `cwd`, in order, at most 4. With
+/// `typing`, a last word still being typed (nothing after it yet) that begins the name of
+/// exactly one entry counts as naming it.
+fn named_paths(cwd: &Path, sentence: &str, typing: bool) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
-    for word in sentence.split_whitespace() {
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    let being_typed = typing && !sentence.ends_with(char::is_whitespace);
+    for (i, word) in words.iter().enumerate() {
         let word = word
             .trim_start_matches(['(', '"', '\'', '`'])
             .trim_end_matches([',', '.', ';', ':', '!', '?', ')', '"', '\'', '`']);
@@ -295,8 +299,15 @@ fn named_paths(cwd: &Path, sentence: &str) -> Vec<String> {
         {
             continue;
         }
-        if fs::symlink_metadata(cwd.join(word)).is_ok() {
-            found.push(word.to_string());
+        let name = if fs::symlink_metadata(cwd.join(word)).is_ok() {
+            Some(word.to_string())
+        } else if being_typed && i + 1 == words.len() {
+            completion(cwd, word).filter(|name| !found.contains(name))
+        } else {
+            None
+        };
+        if let Some(name) = name {
+            found.push(name);
             if found.len() == NAMED_PATHS {
                 break;
             }
@@ -305,10 +316,44 @@ fn named_paths(cwd: &Path, sentence: &str) -> Vec<String> {
     found
 }
 
+/// The path `word` is on its way to naming: the one entry of its folder whose name begins with
+/// its last part, when that part has at least 4 characters (with 3, everyday words like `lin`
+/// of `line` took `link_to_readme` in passing, and each such guess costs two evaluations).
+fn completion(cwd: &Path, word: &str) -> Option<String> {
+    let (folder, start) = word.rsplit_once('/').unwrap_or(("", word));
+    if start.chars().count() < 4 {
+        return None;
+    }
+    let mut names = fs::read_dir(cwd.join(folder))
+        .ok()?
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(start) && name != ".git");
+    let name = names.next()?;
+    if names.next().is_some() {
+        return None;
+    }
+    Some(match folder {
+        "" => name,
+        folder => format!("{folder}/{name}"),
+    })
+}
+
 /// The details for `sentence`: folder listings (when `listing`) and file heads (when `files`).
 pub fn details(cwd: &Path, sentence: &str, listing: bool, files: bool) -> String {
+    details_of(cwd, named_paths(cwd, sentence, false), listing, files)
+}
+
+/// [`details`] for a line still being typed, sent ahead of the key press: its last word counts
+/// as the name it begins, when it begins exactly one. The name's details are then evaluated
+/// while the rest of it is typed, and the key press finds them ready.
+pub fn details_while_typing(cwd: &Path, line: &str, listing: bool, files: bool) -> String {
+    details_of(cwd, named_paths(cwd, line, true), listing, files)
+}
+
+fn details_of(cwd: &Path, names: Vec<String>, listing: bool, files: bool) -> String {
     let mut out = String::new();
-    for word in named_paths(cwd, sentence) {
+    for word in names {
         let path = cwd.join(&word);
         let Ok(meta) = fs::metadata(&path) else {
             continue;
@@ -404,6 +449,47 @@ mod tests {
             },
         );
         assert_eq!(tight, "file00.txt, file01.txt, file02.txt, … (47 more)");
+    }
+
+    /// While typing, a last word that begins exactly one entry's name already brings that
+    /// entry's details, the same ones the finished name brings; nothing else changes.
+    #[test]
+    fn a_name_half_typed_at_the_end_of_the_line_brings_its_details_early() {
+        let dir = dir_with(
+            &["pom.xml", ".envrc", "link_to_readme"],
+            &["photos/2024", "logs"],
+        );
+        let root = dir.path();
+        fs::write(root.join("README.md"), "# Project\n").unwrap();
+        fs::write(root.join("poem.txt"), "roses are red\n").unwrap();
+        fs::write(root.join("logs/app.log"), "ERROR x\n").unwrap();
+        let typing = |line: &str| details_while_typing(root, line, true, true);
+        for (line, finished) in [
+            ("files newer than READ", "files newer than README.md"),
+            ("count the lines of poem", "count the lines of poem.txt"),
+            ("how many pictures in phot", "how many pictures in photos"),
+            ("errors in logs/app.l", "errors in logs/app.log"),
+            ("show .env", "show .envrc"),
+        ] {
+            let done = details(root, finished, true, true);
+            assert!(!done.is_empty(), "{finished}");
+            assert_eq!(typing(line), done, "{line}");
+            assert_eq!(typing(finished), done, "{finished}");
+            assert_eq!(details(root, line, true, true), "", "the key press: {line}");
+        }
+        // Three characters, a finished word, a word earlier in the line: no name.
+        for line in [
+            "count the lines of poe",
+            "file names and lin",
+            "errors in logs/app",
+            "newer than READ ",
+            "READ and more",
+        ] {
+            assert_eq!(typing(line), "", "{line}");
+        }
+        fs::write(root.join("poems.md"), "").unwrap();
+        assert_eq!(typing("count the lines of poem"), "", "two names begin so");
+        assert_ne!(typing("count the lines of poem.t"), "", "one again");
     }
 
     #[test]

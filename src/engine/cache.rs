@@ -128,6 +128,7 @@ mod tests {
             context,
             request,
             candidates,
+            whole: false,
         }
     }
 

@@ -46,6 +46,7 @@ fn ask(text: &str) -> Ask<'_> {
         context: CONTEXT,
         request: text,
         candidates: 1,
+        whole: false,
     }
 }
 
@@ -225,6 +226,62 @@ fn the_line_typed_so_far_is_evaluated_before_the_key_press() {
             repaired.prompt_tokens,
             repair_alone.prompt_tokens
         );
+    });
+}
+
+/// A prepare of the whole line (the user paused) evaluates the turn's closing tokens too and
+/// keeps the logits they end in: the key press on that line evaluates nothing before answering,
+/// and answers as it would have. The same line prepared again keeps it all; a different line
+/// drops the closing and the key press pays for what changed.
+#[test]
+fn a_finished_line_leaves_the_key_press_nothing_to_evaluate() {
+    with_backend(|backend| {
+        let sentence = user_text("show the biggest file here");
+        backend
+            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
+            .unwrap();
+        backend
+            .prepare(&Ask::ahead(CONTEXT, &sentence), &|| false)
+            .unwrap();
+        let typed_only = backend.generate(&ask(&sentence), &|| false).unwrap();
+        assert!(typed_only.prompt_tokens > 1, "{typed_only:?}");
+
+        for _ in 0..2 {
+            backend
+                .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
+                .unwrap();
+            backend
+                .prepare(&Ask::ahead(CONTEXT, &sentence), &|| false)
+                .unwrap();
+            let closing = backend
+                .prepare(&Ask::ahead_whole(CONTEXT, &sentence), &|| false)
+                .unwrap();
+            assert_eq!(closing, typed_only.prompt_tokens, "the closing tokens");
+            // Sent again, with or without the closing: all of it is kept.
+            for again in [
+                Ask::ahead(CONTEXT, &sentence),
+                Ask::ahead_whole(CONTEXT, &sentence),
+            ] {
+                assert_eq!(backend.prepare(&again, &|| false).unwrap(), 0);
+            }
+            let ready = backend.generate(&ask(&sentence), &|| false).unwrap();
+            assert_eq!(ready.prompt_tokens, 0, "{ready:?}");
+            assert_eq!(
+                ready.texts, typed_only.texts,
+                "the kept logits changed the answer"
+            );
+        }
+
+        // Another line after a finished one: the key press evaluates only what differs.
+        backend
+            .prepare(&Ask::ahead_whole(CONTEXT, &sentence), &|| false)
+            .unwrap();
+        let other = user_text("show the biggest folder here");
+        backend
+            .prepare(&Ask::ahead(CONTEXT, &other), &|| false)
+            .unwrap();
+        let after = backend.generate(&ask(&other), &|| false).unwrap();
+        assert_eq!(after.prompt_tokens, typed_only.prompt_tokens, "{after:?}");
     });
 }
 
