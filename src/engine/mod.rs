@@ -10,7 +10,9 @@
 //! counts: it waits in a mailbox, replacing the one before, and the queue carries at most one
 //! nudge for it, so prepares sent at every key stroke never take a job's place in the queue. A
 //! prepare gives way, between small batches, as soon as a job, or a prepare from another place,
-//! is waiting. Identical requests are answered from a [`cache`] and checked again.
+//! is waiting. When [`SETTLE`] passes after a prepared line with nothing new, the line is taken
+//! as finished and the turn's closing is evaluated after it, so that a key press on it starts
+//! answering at once. Identical requests are answered from a [`cache`] and checked again.
 
 pub mod cache;
 pub mod review;
