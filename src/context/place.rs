@@ -533,6 +533,13 @@ mod tests {
         let inner = dir.path().join("inner");
         let sentence = "cat ../secret-outside /etc/passwd ~/.bashrc";
         assert_eq!(details(&inner, sentence, true, true), "");
+        for typing in ["cat ../secret-out", "cat /etc/passw", "cat ~/.bash"] {
+            assert_eq!(
+                details_while_typing(&inner, typing, true, true),
+                "",
+                "{typing}"
+            );
+        }
     }
 
     #[test]
