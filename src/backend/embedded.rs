@@ -98,7 +98,8 @@ pub fn open(
         model: &model,
         ctx,
         prefix_len: 0,
-        suffix,
+        // Parsed for special tokens: it is the template's own text.
+        suffix: model.vocab().tokenize(suffix.as_bytes(), false, true),
         max_tokens: spec.max_tokens,
         slots: Vec::new(),
         clock: 0,
@@ -144,8 +145,8 @@ struct Embedded<'m> {
     ctx: LlamaContext<'m>,
     /// Tokens of the fixed prefix held in the KV cache.
     prefix_len: usize,
-    /// Template text that closes the user turn and opens the answer.
-    suffix: String,
+    /// The template's tokens that close the user turn and open the answer, tokenized once.
+    suffix: Vec<LlamaToken>,
     max_tokens: u32,
     slots: Vec<Slot>,
     /// Ticks once per request, to find the least recently used slot.
@@ -234,11 +235,7 @@ impl Embedded<'_> {
     fn request_tokens(&self, request: &str) -> (Vec<LlamaToken>, usize) {
         let mut tokens = self.tokenize_text(request);
         let own = tokens.len();
-        let suffix = self
-            .model
-            .vocab()
-            .tokenize(self.suffix.as_bytes(), false, true);
-        tokens.extend(suffix);
+        tokens.extend_from_slice(&self.suffix);
         (tokens, own)
     }
 

@@ -50,6 +50,11 @@ fn ask(text: &str) -> Ask<'_> {
     }
 }
 
+/// The tokens a prepare that is never stopped evaluates.
+fn prepared(backend: &mut dyn Backend, ahead: Ask) -> u32 {
+    backend.prepare(&ahead, &|| false).unwrap()
+}
+
 fn with_backend(run: impl FnOnce(&mut dyn Backend)) {
     let Some(spec) = spec() else { return };
     let mut run = Some(run);
@@ -120,13 +125,9 @@ fn a_prepared_context_is_kept_for_the_next_request() {
         let sentence = user_text("show the biggest file");
         let cold = backend.generate(&ask(&sentence), &|| false).unwrap();
         let place = "Directory: elsewhere\nEntries: a.txt, b.txt, c.txt, d.txt, e.txt\n";
-        let prepared = backend.prepare(&Ask::ahead(place, ""), &|| false).unwrap();
-        assert!(prepared >= 10, "evaluated {prepared} tokens");
-        assert_eq!(
-            backend.prepare(&Ask::ahead(place, ""), &|| false).unwrap(),
-            0,
-            "kept"
-        );
+        let block = prepared(backend, Ask::ahead(place, ""));
+        assert!(block >= 10, "evaluated {block} tokens");
+        assert_eq!(prepared(backend, Ask::ahead(place, "")), 0, "kept");
         let there = Ask {
             context: place,
             ..ask(&sentence)
@@ -145,7 +146,7 @@ fn a_prepared_context_is_kept_for_the_next_request() {
         let stopped = backend.prepare(&Ask::ahead(&long, ""), &stop_after_one);
         assert!(matches!(stopped, Err(BackendError::Stopped)), "{stopped:?}");
         assert!(
-            backend.prepare(&Ask::ahead(&long, ""), &|| false).unwrap() > 100,
+            prepared(backend, Ask::ahead(&long, "")) > 100,
             "a half block was kept"
         );
     });
@@ -158,26 +159,18 @@ fn a_prepared_context_is_kept_for_the_next_request() {
 fn the_line_typed_so_far_is_evaluated_before_the_key_press() {
     with_backend(|backend| {
         let sentence = user_text("show the biggest file here");
-        backend
-            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
-            .unwrap();
+        prepared(backend, Ask::ahead(CONTEXT, ""));
         let alone = backend.generate(&ask(&sentence), &|| false).unwrap();
         // The same request again from scratch: drop what the first one left.
-        backend
-            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
-            .unwrap();
+        prepared(backend, Ask::ahead(CONTEXT, ""));
         let whole = backend.generate(&ask(&sentence), &|| false).unwrap();
         assert_eq!(
             whole.prompt_tokens, alone.prompt_tokens,
             "nothing typed was held"
         );
 
-        backend
-            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
-            .unwrap();
-        let typed = backend
-            .prepare(&Ask::ahead(CONTEXT, &sentence), &|| false)
-            .unwrap();
+        prepared(backend, Ask::ahead(CONTEXT, ""));
+        let typed = prepared(backend, Ask::ahead(CONTEXT, &sentence));
         assert!(typed >= 5, "evaluated {typed} tokens of the line");
         let warm = backend.generate(&ask(&sentence), &|| false).unwrap();
         assert_eq!(warm.texts, alone.texts, "the prepare changed the answer");
@@ -189,16 +182,10 @@ fn the_line_typed_so_far_is_evaluated_before_the_key_press() {
         );
 
         // Typed in steps with a word changed on the way: each step evaluates only what is new.
-        backend
-            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
-            .unwrap();
+        prepared(backend, Ask::ahead(CONTEXT, ""));
         let start = user_text("show the smallest");
-        let first = backend
-            .prepare(&Ask::ahead(CONTEXT, &start), &|| false)
-            .unwrap();
-        let edited = backend
-            .prepare(&Ask::ahead(CONTEXT, &sentence), &|| false)
-            .unwrap();
+        let first = prepared(backend, Ask::ahead(CONTEXT, &start));
+        let edited = prepared(backend, Ask::ahead(CONTEXT, &sentence));
         assert!(
             edited < typed,
             "an edit re-evaluated the whole line ({edited} of {typed})"
@@ -215,9 +202,7 @@ fn the_line_typed_so_far_is_evaluated_before_the_key_press() {
         let repair = format!("{sentence}\nThat failed. Reply with a corrected command only.");
         let repaired = backend.generate(&ask(&repair), &|| false).unwrap();
         let repair_alone = {
-            backend
-                .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
-                .unwrap();
+            prepared(backend, Ask::ahead(CONTEXT, ""));
             backend.generate(&ask(&repair), &|| false).unwrap()
         };
         assert!(
@@ -237,32 +222,22 @@ fn the_line_typed_so_far_is_evaluated_before_the_key_press() {
 fn a_finished_line_leaves_the_key_press_nothing_to_evaluate() {
     with_backend(|backend| {
         let sentence = user_text("show the biggest file here");
-        backend
-            .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
-            .unwrap();
-        backend
-            .prepare(&Ask::ahead(CONTEXT, &sentence), &|| false)
-            .unwrap();
+        prepared(backend, Ask::ahead(CONTEXT, ""));
+        prepared(backend, Ask::ahead(CONTEXT, &sentence));
         let typed_only = backend.generate(&ask(&sentence), &|| false).unwrap();
         assert!(typed_only.prompt_tokens > 1, "{typed_only:?}");
 
         for _ in 0..2 {
-            backend
-                .prepare(&Ask::ahead(CONTEXT, ""), &|| false)
-                .unwrap();
-            backend
-                .prepare(&Ask::ahead(CONTEXT, &sentence), &|| false)
-                .unwrap();
-            let closing = backend
-                .prepare(&Ask::ahead_whole(CONTEXT, &sentence), &|| false)
-                .unwrap();
+            prepared(backend, Ask::ahead(CONTEXT, ""));
+            prepared(backend, Ask::ahead(CONTEXT, &sentence));
+            let closing = prepared(backend, Ask::ahead_whole(CONTEXT, &sentence));
             assert_eq!(closing, typed_only.prompt_tokens, "the closing tokens");
             // Sent again, with or without the closing: all of it is kept.
             for again in [
                 Ask::ahead(CONTEXT, &sentence),
                 Ask::ahead_whole(CONTEXT, &sentence),
             ] {
-                assert_eq!(backend.prepare(&again, &|| false).unwrap(), 0);
+                assert_eq!(prepared(backend, again), 0);
             }
             let ready = backend.generate(&ask(&sentence), &|| false).unwrap();
             assert_eq!(ready.prompt_tokens, 0, "{ready:?}");
@@ -273,13 +248,9 @@ fn a_finished_line_leaves_the_key_press_nothing_to_evaluate() {
         }
 
         // Another line after a finished one: the key press evaluates only what differs.
-        backend
-            .prepare(&Ask::ahead_whole(CONTEXT, &sentence), &|| false)
-            .unwrap();
+        prepared(backend, Ask::ahead_whole(CONTEXT, &sentence));
         let other = user_text("show the biggest folder here");
-        backend
-            .prepare(&Ask::ahead(CONTEXT, &other), &|| false)
-            .unwrap();
+        prepared(backend, Ask::ahead(CONTEXT, &other));
         let after = backend.generate(&ask(&other), &|| false).unwrap();
         assert_eq!(after.prompt_tokens, typed_only.prompt_tokens, "{after:?}");
     });
@@ -289,15 +260,9 @@ fn a_finished_line_leaves_the_key_press_nothing_to_evaluate() {
 fn context_tokens(backend: &mut dyn Backend, context: &str) -> u32 {
     // Already held (from the first request): evict it by preparing other places, then measure.
     for i in 0..5 {
-        backend
-            .prepare(&Ask::ahead(&format!("Directory: filler{i}\n"), ""), &|| {
-                false
-            })
-            .unwrap();
+        prepared(backend, Ask::ahead(&format!("Directory: filler{i}\n"), ""));
     }
-    backend
-        .prepare(&Ask::ahead(context, ""), &|| false)
-        .unwrap()
+    prepared(backend, Ask::ahead(context, ""))
 }
 
 /// Several candidates come from one request: the greedy one first, then the sampled ones that

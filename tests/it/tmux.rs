@@ -67,14 +67,19 @@ impl Tmux {
         cmd
     }
 
-    /// The pid of the program tmux started: the shell.
-    pub fn pane_pid(&self) -> u32 {
+    /// What tmux says `format` is for the shell's pane (`#{pane_pid}`, …).
+    fn display(&self, format: &str) -> String {
         let out = self
             .tmux()
-            .args(["display-message", "-p", "-t", "t", "#{pane_pid}"])
+            .args(["display-message", "-p", "-t", "t", format])
             .output()
             .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The pid of the program tmux started: the shell.
+    pub fn pane_pid(&self) -> u32 {
+        self.display("#{pane_pid}").parse().unwrap()
     }
 
     /// Ends the tmux server, and with it the shell.
@@ -109,12 +114,7 @@ impl Tmux {
 
     /// Whether the terminal bell rang in the shell's window since tmux last reported it.
     pub fn bell_rang(&self) -> bool {
-        let out = self
-            .tmux()
-            .args(["display-message", "-p", "-t", "t", "#{window_bell_flag}"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim() == "1"
+        self.display("#{window_bell_flag}") == "1"
     }
 
     pub fn screen(&self) -> String {
