@@ -13,6 +13,10 @@ use crate::validate::{Report, Syntax};
 
 /// How the line that asks for a repair starts.
 const REPAIR_LEAD: &str = "The command `";
+/// How the line that holds the sentence starts in a user turn.
+const REQUEST_LEAD: &str = "Request: ";
+/// How an answer that begins with its request (`lead_answer`) restates it: a shell comment.
+const ANSWER_LEAD: &str = "# ";
 
 /// One turn of the conversation, before a chat template renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +146,45 @@ pub fn fixed_turns() -> Vec<Turn> {
 }
 
 fn request_part(details: &str, sentence: &str) -> String {
-    format!("{details}Request: {}", sentence.trim())
+    format!("{details}{REQUEST_LEAD}{}", sentence.trim())
+}
+
+/// The same turn laid out for a backend that writes the start of the answer itself: the
+/// sentence leaves the user's turn (what stays there: the context, the details and any repair
+/// line) and opens the answer as a comment line, `# <sentence>`, which the command then follows.
+/// The sentence then comes last, right before the answer, so everything ahead of it can be
+/// evaluated while it is typed, and only the comment's line end is left for the key press.
+/// `None` when `text` has no request line.
+pub fn lead_answer(text: &str) -> Option<(String, String)> {
+    let start = match text.rfind(&format!("\n{REQUEST_LEAD}")) {
+        Some(newline) => newline + 1,
+        None if text.starts_with(REQUEST_LEAD) => 0,
+        None => return None,
+    };
+    let line_and_after = &text[start + REQUEST_LEAD.len()..];
+    let (sentence, after) = line_and_after
+        .split_once('\n')
+        .unwrap_or((line_and_after, ""));
+    Some((
+        format!("{}{after}", &text[..start]),
+        format!("{ANSWER_LEAD}{sentence}"),
+    ))
+}
+
+/// `turns` laid out as `lead_answer` lays out a request: each worked example's sentence moves
+/// from its user turn to the start of its answer, on a line of its own before the command.
+pub fn led_turns(turns: &[Turn]) -> Vec<Turn> {
+    let mut led = turns.to_vec();
+    for i in 1..led.len() {
+        if led[i - 1].role != "user" || led[i].role != "assistant" {
+            continue;
+        }
+        if let Some((user, lead)) = lead_answer(&led[i - 1].content) {
+            led[i].content = format!("{lead}\n{}", led[i].content);
+            led[i - 1].content = user;
+        }
+    }
+    led
 }
 
 /// The per-request part that follows the shared context block: the details and the sentence.
@@ -315,6 +357,48 @@ mod tests {
             request_text(&request()),
             "notes.txt is empty\nRequest: say hello"
         );
+    }
+
+    #[test]
+    fn a_led_answer_begins_with_the_sentence_and_the_rest_stays_in_the_turn() {
+        let text = request_text(&request());
+        assert_eq!(
+            lead_answer(&text),
+            Some(("notes.txt is empty\n".into(), "# say hello".into()))
+        );
+        let failed = report(Syntax::Error("unexpected EOF".into()), &[]);
+        let repair = repair_text(&request(), "ls (", &failed).unwrap();
+        let (user, lead) = lead_answer(&repair).unwrap();
+        assert_eq!(lead, "# say hello");
+        assert_eq!(
+            user,
+            format!("notes.txt is empty\n{}", repair_line(&repair).unwrap())
+        );
+        // A line typed so far, before any details; a text with no request line is left alone.
+        assert_eq!(
+            lead_answer("Request: find pd"),
+            Some((String::new(), "# find pd".into()))
+        );
+        assert_eq!(lead_answer(""), None);
+        assert_eq!(lead_answer("Requests: none\n"), None);
+    }
+
+    #[test]
+    fn led_examples_answer_with_their_sentence_then_their_command() {
+        let chat = fixed_turns();
+        let led = led_turns(&chat);
+        assert_eq!(led.len(), chat.len());
+        assert_eq!(led[0], chat[0], "the rules stay");
+        for (pair, example) in led[1..].chunks(2).zip(EXAMPLES) {
+            assert!(!pair[0].content.contains(REQUEST_LEAD), "{:?}", pair[0]);
+            assert!(pair[0]
+                .content
+                .ends_with(&format!("{}{}", example.context, example.details)));
+            assert_eq!(
+                pair[1].content,
+                format!("# {}\n{}", example.sentence, example.command)
+            );
+        }
     }
 
     #[test]

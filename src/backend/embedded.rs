@@ -3,14 +3,17 @@
 //! The fixed part of the conversation is evaluated once into sequence 0 of the KV cache. A
 //! request's shared part (the client's context block) is kept in one of a few slots, each a
 //! sequence that shares the fixed prefix's cells and adds its own; a request from the same place
-//! finds its slot and evaluates only its own tokens. While the user types, a prepare also
-//! evaluates the line so far after the block, and when asked (the engine asks once typing
-//! pauses) the template's closing tokens too, keeping the logits they end in: a key press on
-//! that line decodes nothing before its first answer token. Otherwise the key press keeps whatever start of the line still
-//! matches and pays for the rest and the closing tokens. Candidates are decoded
-//! side by side, one sequence each, all sharing the request's cells: the first greedily, the
-//! others sampled, in one batch per step, until end-of-turn, a finished line, a loop or the
-//! token cap.
+//! finds its slot and evaluates only its own tokens.
+//!
+//! Each answer begins with its sentence as a comment line (`prompt::lead_answer`), so the
+//! template's closing tokens come before the sentence and only the comment's line end after it.
+//! While the user types, a prepare evaluates the line so far after the block (its details, the
+//! closing, the sentence so far); when asked (the engine asks once typing pauses) it evaluates the
+//! line end too, keeping the logits it ends in: a key press on that line decodes nothing before
+//! its first answer token. Otherwise the key press keeps whatever start of the line still
+//! matches and pays for the rest. Candidates are decoded side by side, one sequence each, all
+//! sharing the request's cells: the first greedily, the others sampled, in one batch per step,
+//! until end-of-turn, a finished line, a loop or the token cap.
 
 use std::num::NonZeroU32;
 use std::sync::OnceLock;
@@ -92,14 +95,18 @@ pub fn open(
     let ctx = model
         .new_context(llama, params)
         .map_err(|e| load_error(e.to_string()))?;
-    let (prefix, suffix) = split_template(&model, &spec.fixed_turns).map_err(load_error)?;
+    // The template is ours to complete, so each answer begins with its sentence (see
+    // `prompt::lead_answer`): the examples too.
+    let turns = prompt::led_turns(&spec.fixed_turns);
+    let (prefix, closing) = split_template(&model, &turns).map_err(load_error)?;
     let mut session = Embedded {
         model_name: model_name(spec),
         model: &model,
         ctx,
         prefix_len: 0,
         // Parsed for special tokens: it is the template's own text.
-        suffix: model.vocab().tokenize(suffix.as_bytes(), false, true),
+        closing: model.vocab().tokenize(closing.as_bytes(), false, true),
+        line_end: model.vocab().tokenize(b"\n", false, false),
         max_tokens: spec.max_tokens,
         slots: Vec::new(),
         clock: 0,
@@ -146,7 +153,9 @@ struct Embedded<'m> {
     /// Tokens of the fixed prefix held in the KV cache.
     prefix_len: usize,
     /// The template's tokens that close the user turn and open the answer, tokenized once.
-    suffix: Vec<LlamaToken>,
+    closing: Vec<LlamaToken>,
+    /// The end of the line that opens an answer with its sentence.
+    line_end: Vec<LlamaToken>,
     max_tokens: u32,
     slots: Vec<Slot>,
     /// Ticks once per request, to find the least recently used slot.
@@ -168,6 +177,16 @@ struct Slot {
     /// Dropped whenever `typed` changes.
     ready: Option<Vec<f32>>,
     used: u64,
+}
+
+/// A request's tokens, as the model reads them.
+struct RequestTokens {
+    tokens: Vec<LlamaToken>,
+    /// How many come before the template's own tokens at the end: the request's own, which a
+    /// request beginning the same way shares.
+    own: usize,
+    /// The sentence opens the answer (`prompt::lead_answer`): only its line end follows it.
+    led: bool,
 }
 
 /// One candidate being decoded.
@@ -230,13 +249,30 @@ impl Embedded<'_> {
         self.model.vocab().tokenize(text.as_bytes(), false, false)
     }
 
-    /// The request's tokens followed by the template's closing ones, and how many are the
-    /// request's own.
-    fn request_tokens(&self, request: &str) -> (Vec<LlamaToken>, usize) {
-        let mut tokens = self.tokenize_text(request);
+    /// The request's tokens, up to where the answer starts. With a request line, the user's
+    /// turn and the template's closing, then the answer's first line (the sentence) and its end;
+    /// without one, the text and the closing.
+    fn request_tokens(&self, request: &str) -> RequestTokens {
+        let Some((user, lead)) = prompt::lead_answer(request) else {
+            let mut tokens = self.tokenize_text(request);
+            let own = tokens.len();
+            tokens.extend_from_slice(&self.closing);
+            return RequestTokens {
+                tokens,
+                own,
+                led: false,
+            };
+        };
+        let mut tokens = self.tokenize_text(&user);
+        tokens.extend_from_slice(&self.closing);
+        tokens.extend(self.tokenize_text(&lead));
         let own = tokens.len();
-        tokens.extend_from_slice(&self.suffix);
-        (tokens, own)
+        tokens.extend_from_slice(&self.line_end);
+        RequestTokens {
+            tokens,
+            own,
+            led: true,
+        }
     }
 
     /// The slot holding `context`, evaluating it into the least recently used slot first when
@@ -535,7 +571,11 @@ impl Backend for Embedded<'_> {
 
     fn generate(&mut self, ask: &Ask, stop: &dyn StopCheck) -> Result<Generation, BackendError> {
         let count = ask.candidates.clamp(1, MAX_CANDIDATES);
-        let (request, own) = self.request_tokens(ask.request);
+        let RequestTokens {
+            tokens: request,
+            own,
+            ..
+        } = self.request_tokens(ask.request);
         let room = request.len() + (count * self.max_tokens) as usize;
         let (slot, context_tokens) = self.slot_for(ask.context, room, BATCH_TOKENS, stop)?;
         // The line as typed may be evaluated already, even with the closing tokens and the
@@ -577,10 +617,15 @@ impl Backend for Embedded<'_> {
         // Room for a typical request beside it: a few lines of details and one answer.
         let room = PREPARE_ROOM + self.max_tokens as usize;
         let (slot, block) = self.slot_for(ahead.context, room, PREPARE_CHUNK, stop)?;
-        let (mut typed, own) = self.request_tokens(ahead.request);
-        let whole = ahead.whole && own <= PREPARE_ROOM;
+        let request = self.request_tokens(ahead.request);
+        // With the sentence last, only the line end follows it: one more token in the batch
+        // the key stroke costs anyway, and then the key press on this line decodes nothing
+        // before its first answer token. The five closing tokens that follow a sentence
+        // otherwise cost more than a key stroke's pace allows: left for the key press.
+        let whole = request.led && request.tokens.len() <= PREPARE_ROOM;
+        let mut typed = request.tokens;
         if !whole {
-            typed.truncate(own.min(PREPARE_ROOM));
+            typed.truncate(request.own.min(PREPARE_ROOM));
             // A line held already, perhaps with more after it (its closing tokens, or words
             // since deleted), stays for the key press to keep or drop. An empty one is a fresh
             // prompt: what the last request left goes.

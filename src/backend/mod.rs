@@ -31,10 +31,6 @@ pub struct Ask<'a> {
     pub request: &'a str,
     /// How many answers to produce: the first greedy, the others sampled. At least one.
     pub candidates: u32,
-    /// For a prepare: the line may be all the user will type, so evaluate the turn's closing
-    /// as well and keep what starts the answer; a key press on this very line then decodes
-    /// nothing before its first answer token. Ignored by `generate`.
-    pub whole: bool,
 }
 
 impl<'a> Ask<'a> {
@@ -44,7 +40,6 @@ impl<'a> Ask<'a> {
             context: "",
             request,
             candidates: 1,
-            whole: false,
         }
     }
 
@@ -55,15 +50,6 @@ impl<'a> Ask<'a> {
             context,
             request: typed,
             candidates: 0,
-            whole: false,
-        }
-    }
-
-    /// As [`Ask::ahead`], for a line the user may have finished: see [`Ask::whole`].
-    pub fn ahead_whole(context: &'a str, typed: &'a str) -> Ask<'a> {
-        Ask {
-            whole: true,
-            ..Ask::ahead(context, typed)
         }
     }
 

@@ -128,7 +128,6 @@ mod tests {
             context,
             request,
             candidates,
-            whole: false,
         }
     }
 

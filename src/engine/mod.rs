@@ -10,9 +10,7 @@
 //! counts: it waits in a mailbox, replacing the one before, and the queue carries at most one
 //! nudge for it, so prepares sent at every key stroke never take a job's place in the queue. A
 //! prepare gives way, between small batches, as soon as a job, or a prepare from another place,
-//! is waiting. When [`SETTLE`] passes after a prepared line with nothing new, the line is taken
-//! as finished and the turn's closing is evaluated after it, so that a key press on it starts
-//! answering at once. Identical requests are answered from a [`cache`] and checked again.
+//! is waiting. Identical requests are answered from a [`cache`] and checked again.
 
 pub mod cache;
 pub mod review;
@@ -27,11 +25,6 @@ use crate::backend::{self, Backend, BackendError, BackendSpec};
 use crate::protocol::{EngineState, ErrorKind, GenerateRequest, Suggestion, WireError};
 use crate::validate::Safety;
 use review::Policy;
-
-/// A pause in typing this long after a prepared line suggests the user has finished it: the
-/// turn's closing tokens are evaluated then. Typing at 5 characters a second or faster pauses
-/// less between keys, beside the ~60 ms a prepare of one key stroke takes.
-const SETTLE: Duration = Duration::from_millis(150);
 
 /// What a request is told while the backend opens for the first time; the client shows it.
 pub const LOADING: &str = "loading the model";
@@ -321,9 +314,9 @@ fn run_worker(
         let result = backend::open(&spec, &mut |backend| {
             loaded(backend, started, &stats);
             let mut cache = cache::AnswerCache::default();
-            let mut next = waiting.take();
+            let mut waiting = waiting.take();
             loop {
-                let work = match next.take() {
+                let work = match waiting.take() {
                     Some(work) => work,
                     None => match receive(&rt, &mut jobs, current(&idle)) {
                         Some(Some(work)) => work,
@@ -340,18 +333,7 @@ fn run_worker(
                 };
                 match work {
                     Work::Generate(job) => serve_job(&mut backend, policy, *job, &stats),
-                    Work::Prepare => {
-                        let Some(line) = prepare(&mut backend, &ahead, &stats) else {
-                            continue;
-                        };
-                        // The line may be finished: if no key stroke follows within SETTLE, a
-                        // key press would start with the turn's closing tokens. Evaluate them.
-                        match receive(&rt, &mut jobs, Some(SETTLE)) {
-                            Some(Some(work)) => next = Some(work),
-                            Some(None) => return,
-                            None => finish_line(&mut backend, &line, &ahead, &stats),
-                        }
-                    }
+                    Work::Prepare => prepare(&mut backend, &ahead, &stats),
                     Work::Reload(new) => {
                         release = Release::Reload(new);
                         return;
@@ -476,16 +458,13 @@ fn fail_forever(jobs: &mut mpsc::Receiver<Work>, stats: &Mutex<EngineStats>, why
 }
 
 /// Evaluates the newest prepare ahead of time, giving way as soon as a job, or a prepare from
-/// another place, is waiting. Returns the prepare when its line is held and not empty: the
-/// line may be the whole request, see [`finish_line`].
-fn prepare(
-    backend: &mut dyn Backend,
-    mailbox: &Mailbox,
-    stats: &Mutex<EngineStats>,
-) -> Option<Ahead> {
+/// another place, is waiting.
+fn prepare(backend: &mut dyn Backend, mailbox: &Mailbox, stats: &Mutex<EngineStats>) {
     // Cleared before the mailbox is read: a prepare arriving from now on sends a nudge of its own.
     mailbox.nudged.store(false, Ordering::SeqCst);
-    let ahead = mailbox.slot().take()?;
+    let Some(ahead) = mailbox.slot().take() else {
+        return;
+    };
     // A newer line from the same place does not stop this one: its block is still wanted, and
     // the newer line keeps whatever start it shares with this one.
     let newer_place = || {
@@ -495,42 +474,22 @@ fn prepare(
     };
     let give_way = || lock(stats).requests_pending > 0 || newer_place();
     if give_way() {
-        return None;
+        return;
     }
     let ask = backend::Ask::ahead(&ahead.context, &ahead.typed);
-    let prepared = backend.prepare(&ask, &give_way);
-    counted(prepared, stats)
-        .then_some(ahead)
-        .filter(|a| !a.typed.is_empty())
+    count(backend.prepare(&ask, &give_way), stats);
 }
 
-/// Evaluates the closing tokens of the turn after a prepared line (see [`backend::Ask::whole`])
-/// when the user has paused for [`SETTLE`], giving way to anything that arrives.
-fn finish_line(
-    backend: &mut dyn Backend,
-    ahead: &Ahead,
-    mailbox: &Mailbox,
-    stats: &Mutex<EngineStats>,
-) {
-    let newer = || lock(stats).requests_pending > 0 || mailbox.slot().is_some();
-    let whole = backend::Ask::ahead_whole(&ahead.context, &ahead.typed);
-    counted(backend.prepare(&whole, &newer), stats);
-}
-
-/// Counts a prepare's tokens; false when it did not finish.
-fn counted(result: Result<u32, BackendError>, stats: &Mutex<EngineStats>) -> bool {
+/// Counts a prepare's tokens once it finished.
+fn count(result: Result<u32, BackendError>, stats: &Mutex<EngineStats>) {
     match result {
         Ok(tokens) => {
             let mut s = lock(stats);
             s.contexts_prepared += 1;
             s.prepared_tokens += u64::from(tokens);
-            true
         }
-        Err(BackendError::Stopped) => false,
-        Err(err) => {
-            eprintln!("cmdai-daemon: preparing a context failed: {err}");
-            false
-        }
+        Err(BackendError::Stopped) => {}
+        Err(err) => eprintln!("cmdai-daemon: preparing a context failed: {err}"),
     }
 }
 
@@ -725,26 +684,6 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
-    }
-
-    /// A prepared line followed by a pause is prepared once more as a whole request (its
-    /// closing evaluated too); a fresh prompt's empty line is not.
-    #[test]
-    fn a_pause_after_a_prepared_line_finishes_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::spawn(scripted(dir.path()), 2, policy(), None).unwrap();
-        wait_for(&engine, "the first load", |s| s.state == EngineState::Ready);
-        let typed = |line: &str| Ahead {
-            context: "Entries: notes.txt\n".into(),
-            typed: line.to_string(),
-        };
-        engine.prepare(typed(""));
-        wait_for(&engine, "the empty line", |s| s.contexts_prepared == 1);
-        engine.prepare(typed("Request: list the files"));
-        wait_for(&engine, "the line and its closing", |s| {
-            s.contexts_prepared == 3
-        });
-        assert_eq!(ask(&engine).command, "ls -la");
     }
 
     /// A reload opens the new backend after the work queued before it; status follows.

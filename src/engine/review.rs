@@ -165,7 +165,6 @@ fn generate_with(
         context: &request.context,
         request: &prompt::request_text(request),
         candidates: candidates.clamp(1, 4),
-        whole: false,
     };
     let first = choose(backend.generate(&ask, stop)?, policy.safety, check);
     let Some(repair) = prompt::repair_text(request, &first.command, &first.report) else {
