@@ -210,6 +210,7 @@ pub fn repair_text(request: &GenerateRequest, command: &str, report: &Report) ->
             report.missing_tools.join(", ")
         ));
     }
+    problems.extend(report.problems.iter().cloned());
     if problems.is_empty() {
         return None;
     }
@@ -310,6 +311,7 @@ mod tests {
             reasons: Vec::new(),
             syntax,
             missing_tools: missing_tools.iter().map(|t| t.to_string()).collect(),
+            problems: Vec::new(),
         }
     }
 
@@ -338,6 +340,21 @@ mod tests {
         );
         assert_eq!(repair_line(&text), Some(line));
         assert_eq!(repair_line(&request_text(&request())), None);
+    }
+
+    #[test]
+    fn what_would_fail_in_the_directory_is_a_problem_to_repair() {
+        let failed = Report {
+            problems: vec!["there is no folder logs/ here".into()],
+            ..report(Syntax::Ok, &[])
+        };
+        let text = repair_text(&request(), "touch logs/x", &failed).unwrap();
+        assert!(
+            repair_line(&text)
+                .unwrap()
+                .contains("`touch logs/x` failed: there is no folder logs/"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub struct AskArgs {
     #[arg(long, value_parser = ["bash", "zsh", "fish"])]
     pub shell: Option<String>,
     /// Print a JSON object instead of the bare command: cmd, risk, blocked, reasons, syntax_ok,
-    /// missing_tools, backend, model, elapsed_ms, repaired, alternatives, and fallback when a
+    /// missing_tools, problems, backend, model, elapsed_ms, repaired, alternatives, and fallback when a
     /// backend of the chain was down (a held-back command is shown here)
     #[arg(long)]
     pub json: bool,

@@ -14,7 +14,8 @@ use crate::validate::{self, Action, Report, Shell, Syntax};
 #[command(
     after_help = "Rates the command safe, moderate, high or critical (with reasons), \
     runs the shell's own syntax check (bash -n, zsh -n, fish -n), and looks for the tools it \
-    runs on $PATH. Nothing is executed. Quote the command as one argument: your shell would \
+    runs on $PATH. It also looks at the current directory for what would fail there: a folder \
+    written into that does not exist, a folder grep reads without -r. Nothing is executed. Quote the command as one argument: your shell would \
     otherwise expand ~, globs and variables before cmdai sees them.\n\n\
     A critical command is held back; so is a high one with `safety = \"strict\"` in \
     config.toml (or CMDAI_SAFETY=strict).\n\n\
@@ -25,7 +26,7 @@ use crate::validate::{self, Action, Report, Shell, Syntax};
     printf '%s\\n' 'cat <<EOF' 'rm -rf /' 'EOF' | cmdai check -"
 )]
 pub struct CheckArgs {
-    /// Print a JSON object: risk, blocked, reasons, syntax_ok, missing_tools
+    /// Print a JSON object: risk, blocked, reasons, syntax_ok, missing_tools, problems
     #[arg(long)]
     json: bool,
     /// Shell the command is written for [default: $CMDAI_SHELL, else $SHELL, else bash]
@@ -42,7 +43,8 @@ pub fn run(args: CheckArgs) -> Result<(), Failure> {
     let shell = Shell::from_name(&shell_name).unwrap_or(Shell::Bash);
     let safety = Config::load()?.safety;
     let path = std::env::var("PATH").unwrap_or_default();
-    let report = validate::check(&command, shell, &path);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let report = validate::check(&command, shell, &path, &cwd);
     let outcome = Outcome::of_report(&report, safety);
     let text = if args.json {
         serde_json::to_string(&outcome)? + "\n"
@@ -98,5 +100,9 @@ fn render(report: &Report, outcome: &Outcome) -> String {
     } else {
         report.missing_tools.join(", ")
     };
-    text + &format!("missing tools: {missing}\n")
+    text += &format!("missing tools: {missing}\n");
+    for problem in &report.problems {
+        text += &format!("would fail: {problem}\n");
+    }
+    text
 }

@@ -153,6 +153,7 @@ mod tests {
             blocked: false,
             syntax_error: None,
             missing_tools: Vec::new(),
+            problems: Vec::new(),
             repaired: false,
             alternatives: alternatives
                 .iter()

@@ -280,6 +280,7 @@ fn show_choice(shown: &cycle::Shown) -> Result<(), Failure> {
         reasons: &choice.reasons,
         syntax_ok: true,
         missing_tools: &[],
+        problems: &[],
     };
     match outcome.message() {
         Some(message) => eprintln!("cmdai: {}; {message}", shown.position()),

@@ -15,6 +15,8 @@ pub struct Outcome<'a> {
     pub reasons: &'a [String],
     pub syntax_ok: bool,
     pub missing_tools: &'a [String],
+    /// What would fail in the user's directory (`validate::places`).
+    pub problems: &'a [String],
 }
 
 impl<'a> Outcome<'a> {
@@ -26,6 +28,7 @@ impl<'a> Outcome<'a> {
             reasons: &suggestion.reasons,
             syntax_ok: suggestion.syntax_error.is_none(),
             missing_tools: &suggestion.missing_tools,
+            problems: &suggestion.problems,
         }
     }
 
@@ -37,6 +40,7 @@ impl<'a> Outcome<'a> {
             reasons: &report.reasons,
             syntax_ok: report.syntax.ok(),
             missing_tools: &report.missing_tools,
+            problems: &report.problems,
         }
     }
 
@@ -94,6 +98,7 @@ mod tests {
             reasons,
             syntax_ok: true,
             missing_tools: &[],
+            problems: &[],
         }
     }
 
@@ -149,6 +154,7 @@ mod tests {
             reasons: Vec::new(),
             syntax: validate::Syntax::Ok,
             missing_tools: Vec::new(),
+            problems: Vec::new(),
         };
         assert!(!Outcome::of_report(&report, Safety::Normal).blocked);
         assert!(Outcome::of_report(&report, Safety::Strict).blocked);

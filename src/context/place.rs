@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::redact;
-use crate::validate::tools::find_executable;
+use crate::validate::tools::{executable_in, find_executable, search_dirs};
 
 /// How much of a listing is shown.
 #[derive(Debug, Clone, Copy)]
@@ -221,10 +221,11 @@ fn on_path(tool: &str, path_var: &str) -> bool {
 
 /// The known tools present on `path_var`, comma separated; empty when none.
 pub fn tools(path_var: &str) -> String {
+    let dirs = search_dirs(std::ffi::OsStr::new(path_var));
     let present: Vec<&str> = TOOLS
         .iter()
         .copied()
-        .filter(|t| on_path(t, path_var))
+        .filter(|t| executable_in(t, &dirs))
         .collect();
     present.join(", ")
 }

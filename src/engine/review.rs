@@ -16,6 +16,7 @@
 //! timed out rates its command critical, so it is held back under every safety setting and
 //! never inserted unchecked.
 
+use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,7 @@ impl Reviewed {
             reasons,
             syntax,
             missing_tools,
+            problems,
         } = self.report;
         Suggestion {
             command: self.command,
@@ -79,6 +81,7 @@ impl Reviewed {
                 Syntax::Ok | Syntax::Unchecked(_) => None,
             },
             missing_tools,
+            problems,
             repaired: self.repaired,
             alternatives: self
                 .alternatives
@@ -105,9 +108,12 @@ pub fn generate(
 ) -> Result<Reviewed, BackendError> {
     let shell = Shell::from_name(&request.shell).unwrap_or(Shell::Bash);
     let path: Arc<str> = request.path.as_str().into();
+    let cwd: Arc<Path> = Path::new(&request.cwd).into();
     let check = |command: &str| {
-        let (command, path) = (command.to_owned(), Arc::clone(&path));
-        fail_closed(CHECK_LIMIT, move || validate::check(&command, shell, &path))
+        let (command, path, cwd) = (command.to_owned(), Arc::clone(&path), Arc::clone(&cwd));
+        fail_closed(CHECK_LIMIT, move || {
+            validate::check(&command, shell, &path, &cwd)
+        })
     };
     generate_with(backend, request, policy, deadline, stop, &check)
 }
@@ -144,6 +150,7 @@ fn check_failed(why: String) -> Report {
         reasons: vec![format!("the safety check did not finish: {why}")],
         syntax: Syntax::Unchecked(why),
         missing_tools: Vec::new(),
+        problems: Vec::new(),
     }
 }
 
@@ -298,7 +305,8 @@ fn better(first: Reviewed, second: Reviewed) -> Reviewed {
 
 /// What stands between a command and running: a syntax error outweighs any missing tools.
 fn faults(report: &Report) -> (bool, usize) {
-    (!report.syntax.ok(), report.missing_tools.len())
+    let failures = report.missing_tools.len() + report.problems.len();
+    (!report.syntax.ok(), failures)
 }
 
 #[cfg(test)]
@@ -383,6 +391,10 @@ mod tests {
                 .filter(|word| *word == "frob")
                 .map(str::to_string)
                 .collect(),
+            problems: match command.contains("nowhere/") && !command.contains("mkdir") {
+                true => vec!["there is no folder nowhere/ here".into()],
+                false => Vec::new(),
+            },
         }
     }
 
@@ -428,6 +440,17 @@ mod tests {
             repair.contains("`echo (`") && repair.contains("unexpected EOF"),
             "{repair}"
         );
+    }
+
+    #[test]
+    fn what_would_fail_in_the_directory_gets_a_repair_round_too() {
+        let fixed = "mkdir -p nowhere && touch nowhere/x";
+        let mut backend = Canned::new(&["touch nowhere/x", fixed]);
+        let reviewed = review(&mut backend, far()).unwrap();
+        assert_eq!(reviewed.command, fixed);
+        assert!(reviewed.repaired);
+        let repair = prompt::repair_line(&backend.asked[1]).unwrap();
+        assert!(repair.contains("no folder nowhere/"), "{repair}");
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub struct Suggestion {
     pub syntax_error: Option<String>,
     /// Commands the line runs that are not on the user's PATH (nor builtins or functions).
     pub missing_tools: Vec<String>,
+    /// What would fail in the user's directory: a folder written into that is not there, a
+    /// folder read as a file.
+    pub problems: Vec<String>,
     /// The first answer failed the syntax or tool check and this is the model's second try.
     pub repaired: bool,
     /// Other candidates that passed the checks and are not held back, best first; the widgets'

@@ -23,7 +23,7 @@ pub use messages::*;
 pub const MAGIC: [u8; 4] = *b"CMDI";
 pub const HEADER_LEN: usize = 12;
 /// Bumped by hand whenever any payload's encoding changes.
-pub const PROTOCOL_VERSION: u16 = 6;
+pub const PROTOCOL_VERSION: u16 = 7;
 /// Frames larger than this are refused before anything is allocated for them.
 pub const MAX_FRAME_LEN: u32 = 64 * 1024;
 /// The longest sentence a daemon accepts, in bytes; clients say so before sending.

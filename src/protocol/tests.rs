@@ -10,7 +10,7 @@ fn frame_of<T: Serialize>(kind: FrameKind, message: &T) -> Vec<u8> {
 
 /// The protocol version the bytes in this file were written for. Bumping `PROTOCOL_VERSION`
 /// means checking every golden frame here again and then this number.
-const GOLDEN_VERSION: u16 = 6;
+const GOLDEN_VERSION: u16 = 7;
 
 fn header_bytes(kind: u16, len: u32) -> Vec<u8> {
     let mut out = b"CMDI".to_vec();
@@ -128,6 +128,7 @@ fn golden_suggestion() {
         blocked: true,
         syntax_error: Some("e".into()),
         missing_tools: vec!["t".into()],
+        problems: vec!["p".into()],
         repaired: true,
         alternatives: vec![Alternative {
             command: "a".into(),
@@ -145,6 +146,7 @@ fn golden_suggestion() {
         1,    // blocked
         1, 1, b'e', // syntax_error: Some
         1, 1, b't', // missing_tools: one string
+        1, 1, b'p', // problems: one string
         1,    // repaired
         1, 1, b'a', 1, 0, // alternatives: one, "a", Risk::Moderate, no reasons
         1, 1, b'f', // fallback: Some
@@ -232,6 +234,7 @@ fn every_message_round_trips() {
             blocked: true,
             syntax_error: None,
             missing_tools: Vec::new(),
+            problems: Vec::new(),
             repaired: false,
             alternatives: vec![Alternative {
                 command: "ls -lS".into(),

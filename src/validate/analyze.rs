@@ -18,6 +18,7 @@ use brush_parser::word::{Parameter, ParameterExpr, SpecialParameter, WordPiece};
 
 use super::args::{Arg, Flow, Stream};
 use super::parse;
+use super::places::{self, Expect};
 use super::rules;
 use super::target::{self, Cwd, Place};
 use super::{Risk, Shell, Verdict};
@@ -119,6 +120,10 @@ pub(super) struct Analyzer {
     pub functions: HashMap<String, Rc<ast::FunctionBody>>,
     pub files: HashMap<String, FileFact>,
     pub cwd: Cwd,
+    /// What the line takes for granted about the start directory (`places`).
+    pub expects: Vec<Expect>,
+    /// Folders the line creates, resolved as `places` resolves them.
+    pub made: Vec<String>,
     positional: Vec<Arg>,
     frames: Vec<Frame>,
     depth: u32,
@@ -142,6 +147,8 @@ impl Analyzer {
             functions: HashMap::new(),
             files: HashMap::new(),
             cwd: Cwd::Start,
+            expects: Vec::new(),
+            made: Vec::new(),
             positional: Vec::new(),
             frames: Vec::new(),
             depth: 0,
@@ -169,6 +176,7 @@ impl Analyzer {
             risk,
             reasons,
             commands,
+            expects: self.expects,
         }
     }
 
@@ -444,10 +452,16 @@ impl Analyzer {
                     let stdout = fd.is_none_or(|fd| fd == 1);
                     match kind {
                         IoFileRedirectKind::Read => ctx.stdin = self.read_file(&arg),
-                        IoFileRedirectKind::Append => outputs.push((arg, true, stdout)),
+                        IoFileRedirectKind::Append => {
+                            places::written(self, &arg);
+                            outputs.push((arg, true, stdout))
+                        }
                         IoFileRedirectKind::Write
                         | IoFileRedirectKind::Clobber
-                        | IoFileRedirectKind::ReadAndWrite => outputs.push((arg, false, stdout)),
+                        | IoFileRedirectKind::ReadAndWrite => {
+                            places::written(self, &arg);
+                            outputs.push((arg, false, stdout))
+                        }
                         IoFileRedirectKind::DuplicateOutput => {
                             if arg.text.starts_with('/') {
                                 outputs.push((arg, false, stdout));
@@ -603,6 +617,7 @@ impl Analyzer {
         if !first.unknown && !first.text.contains('/') && !name.is_empty() {
             self.commands.push(name.clone());
         }
+        places::note(self, &name, &words[1..]);
         rules::run(self, &name, &words[1..], ctx)
     }
 

@@ -15,6 +15,7 @@ mod dialect;
 #[cfg(test)]
 mod fuzz_tests;
 mod parse;
+pub mod places;
 mod rules;
 pub mod syntax;
 mod target;
@@ -23,6 +24,7 @@ mod tests;
 pub mod tools;
 
 use std::fmt;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +109,8 @@ pub struct Verdict {
     /// The command names the line runs (after wrappers such as `sudo`), excluding functions it
     /// defines itself: what the tool check looks up.
     pub commands: Vec<String>,
+    /// What the line takes for granted about the directory it runs in.
+    pub expects: Vec<places::Expect>,
 }
 
 /// Rates a command. Pure: no processes, no file system.
@@ -140,11 +144,14 @@ pub struct Report {
     /// Command names that are neither builtins, keywords, functions defined in the line nor
     /// executables on the user's PATH.
     pub missing_tools: Vec<String>,
+    /// What would fail in the user's directory (`places`): a folder written into that is not
+    /// there, a folder read as a file.
+    pub problems: Vec<String>,
 }
 
-/// The full check: risk, the target shell's syntax check, and the tool check against `path`
-/// (the user's PATH, which the daemon's own may not match).
-pub fn check(command: &str, shell: Shell, path: &str) -> Report {
+/// The full check: risk, the target shell's syntax check, the tool check against `path` (the
+/// user's PATH, which the daemon's own may not match), and a look at the user's directory `cwd`.
+pub fn check(command: &str, shell: Shell, path: &str, cwd: &Path) -> Report {
     let verdict = assess(command, shell);
     let syntax = syntax::check(command, shell, syntax::DEFAULT_TIMEOUT);
     let missing_tools = tools::missing(&verdict.commands, shell, path);
@@ -153,6 +160,7 @@ pub fn check(command: &str, shell: Shell, path: &str) -> Report {
         reasons: verdict.reasons,
         syntax,
         missing_tools,
+        problems: places::problems(&verdict.expects, cwd),
     }
 }
 

@@ -143,7 +143,7 @@ pub fn missing(commands: &[String], shell: Shell, path: &str) -> Vec<String> {
             || name.contains('/')
             || missing.iter().any(|seen| seen == name)
             || is_builtin(name, shell)
-            || dirs.iter().any(|dir| is_executable(&dir.join(name)))
+            || executable_in(name, &dirs)
         {
             continue;
         }
@@ -160,11 +160,21 @@ pub(crate) fn find_executable(name: &str, path: &OsStr) -> Option<PathBuf> {
         .find(|candidate| is_executable(candidate))
 }
 
-/// The absolute directories of a PATH-style list, in order.
-fn search_dirs(path: &OsStr) -> Vec<PathBuf> {
-    std::env::split_paths(path)
-        .filter(|dir| dir.is_absolute())
-        .collect()
+/// The absolute directories of a PATH-style list, in order, each once: a folder listed twice
+/// is searched at its first place only, as the shell would find nothing new at the second.
+pub(crate) fn search_dirs(path: &OsStr) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for dir in std::env::split_paths(path) {
+        if dir.is_absolute() && !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
+/// Whether an executable file called `name` is in one of `dirs`.
+pub(crate) fn executable_in(name: &str, dirs: &[PathBuf]) -> bool {
+    dirs.iter().any(|dir| is_executable(&dir.join(name)))
 }
 
 /// A regular file (after following links) with at least one execute bit.
@@ -351,6 +361,17 @@ mod tests {
             missing(&commands, Shell::Bash, &path),
             names(&["zz-b", "zz-a", "zz-c"])
         );
+    }
+
+    #[test]
+    fn a_folder_listed_twice_in_path_is_searched_once() {
+        let first = bin_dir();
+        let second = bin_dir();
+        let path = path_of(&[&first, &second, &first]);
+        let dirs = search_dirs(OsStr::new(&path));
+        assert_eq!(dirs, [first.path(), second.path()]);
+        assert!(executable_in("exe", &dirs));
+        assert!(!executable_in("data", &dirs));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The embedded llama.cpp backend with the real tests model, through the library API.
 
 use std::cell::Cell;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cmdai::backend::{self, Ask, Backend, BackendError, BackendSpec};
@@ -328,7 +329,7 @@ fn answers_are_checked_and_repaired_with_the_real_model() {
         backend.generate(&ask(&text), &|| false).unwrap();
         let alone = backend.generate(&ask(&text), &|| false).unwrap();
         let first = prompt::extract_command(alone.text());
-        let first_report = validate::check(&first, Shell::Bash, "");
+        let first_report = validate::check(&first, Shell::Bash, "", Path::new(&request.cwd));
         assert!(
             prompt::repair_text(&request, &first, &first_report).is_some(),
             "{first:?} needs no tool from PATH: pick another sentence"
@@ -343,7 +344,7 @@ fn answers_are_checked_and_repaired_with_the_real_model() {
             reviewed.prompt_tokens > alone.prompt_tokens,
             "no repair round: {reviewed:?}"
         );
-        let report = validate::check(&reviewed.command, Shell::Bash, "");
+        let report = validate::check(&reviewed.command, Shell::Bash, "", Path::new(&request.cwd));
         assert_eq!(reviewed.report, report, "{reviewed:?}");
         if !reviewed.repaired {
             assert_eq!(
