@@ -6,7 +6,10 @@
 //! and the request part (details about the files the sentence names, then the sentence), which
 //! is all a request from a known place pays for. A repair request is the same per-request
 //! part with one more line saying what was wrong with the first answer, so it too reuses the
-//! cached fixed part. Pure functions; no model here.
+//! cached fixed part. A backend that writes the start of the answer itself (the embedded one)
+//! moves the sentence there instead, as a comment line the command follows (`lead_answer`), so
+//! that nothing but the line's end comes after what the user types. Pure functions; no model
+//! here.
 
 use crate::protocol::GenerateRequest;
 use crate::validate::{Report, Syntax};
@@ -192,13 +195,15 @@ pub fn request_text(request: &GenerateRequest) -> String {
     request_part(&request.details, &request.sentence)
 }
 
-/// The whole final user turn, exactly as the model reads it: what `--show-context` prints.
+/// The whole final user turn, exactly as the model reads it: what `--show-context` prints. (The
+/// embedded backend reads the same text with the request line moved to the start of its answer.)
 pub fn user_turn(request: &GenerateRequest) -> String {
     format!("{}{}", request.context, request_text(request))
 }
 
 /// The per-request part again, asking to correct `command`, or `None` when the checks in
-/// `report` found nothing a second try could fix (a syntax error or a missing tool).
+/// `report` found nothing a second try could fix (a syntax error, a missing tool, a problem in
+/// the directory).
 pub fn repair_text(request: &GenerateRequest, command: &str, report: &Report) -> Option<String> {
     let mut problems = Vec::new();
     if let Syntax::Error(message) = &report.syntax {

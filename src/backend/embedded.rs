@@ -8,10 +8,9 @@
 //! Each answer begins with its sentence as a comment line (`prompt::lead_answer`), so the
 //! template's closing tokens come before the sentence and only the comment's line end after it.
 //! While the user types, a prepare evaluates the line so far after the block (its details, the
-//! closing, the sentence so far); when asked (the engine asks once typing pauses) it evaluates the
-//! line end too, keeping the logits it ends in: a key press on that line decodes nothing before
-//! its first answer token. Otherwise the key press keeps whatever start of the line still
-//! matches and pays for the rest. Candidates are decoded side by side, one sequence each, all
+//! closing, the sentence so far) and the line end, keeping the logits it ends in: a key press on
+//! that line decodes nothing before its first answer token. A key press on a line typed further
+//! keeps whatever start of the line still matches and pays for the rest. Candidates are decoded side by side, one sequence each, all
 //! sharing the request's cells: the first greedily, the others sampled, in one batch per step,
 //! until end-of-turn, a finished line, a loop or the token cap.
 
@@ -168,11 +167,10 @@ struct Slot {
     text: String,
     /// Position after the block: where a request starts.
     end: usize,
-    /// Request tokens held after the block: the line typed so far (perhaps with the template's
-    /// closing tokens after it), or the last request's text (which a repair or a second key
-    /// press begins with).
+    /// Request tokens held after the block: the line typed so far, up to its line end, or the
+    /// last request's own tokens (which a second key press begins with).
     typed: Vec<LlamaToken>,
-    /// The logits after the last of `typed`, kept by a prepare that evaluated a whole turn:
+    /// The logits after the last of `typed`, kept by a prepare that evaluated a whole request:
     /// the first answer token of a request made of exactly those tokens is sampled from them.
     /// Dropped whenever `typed` changes.
     ready: Option<Vec<f32>>,
@@ -578,9 +576,8 @@ impl Backend for Embedded<'_> {
         } = self.request_tokens(ask.request);
         let room = request.len() + (count * self.max_tokens) as usize;
         let (slot, context_tokens) = self.slot_for(ask.context, room, BATCH_TOKENS, stop)?;
-        // The line as typed may be evaluated already, even with the closing tokens and the
-        // logits they end in. Without those logits the last token is decoded again: its logits
-        // start the answer.
+        // The line as typed may be evaluated already, to its line end, with the logits it ends
+        // in. Without those logits the last token is decoded again: its logits start the answer.
         let shared = common_start(&self.slots[slot].typed, &request);
         let ready = match shared == request.len() {
             true => self.slots[slot].ready.take(),
@@ -620,18 +617,12 @@ impl Backend for Embedded<'_> {
         let request = self.request_tokens(ahead.request);
         // With the sentence last, only the line end follows it: one more token in the batch
         // the key stroke costs anyway, and then the key press on this line decodes nothing
-        // before its first answer token. The five closing tokens that follow a sentence
-        // otherwise cost more than a key stroke's pace allows: left for the key press.
+        // before its first answer token. Anything else (the empty line of a fresh prompt, which
+        // drops what the last request left) is evaluated without the template's own tokens.
         let whole = request.led && request.tokens.len() <= PREPARE_ROOM;
         let mut typed = request.tokens;
         if !whole {
             typed.truncate(request.own.min(PREPARE_ROOM));
-            // A line held already, perhaps with more after it (its closing tokens, or words
-            // since deleted), stays for the key press to keep or drop. An empty one is a fresh
-            // prompt: what the last request left goes.
-            if !typed.is_empty() && common_start(&self.slots[slot].typed, &typed) == typed.len() {
-                return Ok(block as u32);
-            }
         }
         let line = self.extend_typed(slot, &typed, PREPARE_CHUNK, whole, stop)?;
         Ok((block + line) as u32)

@@ -122,8 +122,13 @@ pub(super) struct Analyzer {
     pub cwd: Cwd,
     /// What the line takes for granted about the start directory (`places`).
     pub expects: Vec<Expect>,
-    /// Folders the line creates, resolved as `places` resolves them.
+    /// Paths the commands so far named, resolved as `places` resolves them: folders they may
+    /// have made.
     pub made: Vec<String>,
+    /// A command so far may have made folders it did not name (`tar -x`).
+    pub made_anything: bool,
+    /// Mistakes that make the line do other than it says, whatever the directory.
+    pub pitfalls: Vec<String>,
     positional: Vec<Arg>,
     frames: Vec<Frame>,
     depth: u32,
@@ -149,6 +154,8 @@ impl Analyzer {
             cwd: Cwd::Start,
             expects: Vec::new(),
             made: Vec::new(),
+            made_anything: false,
+            pitfalls: Vec::new(),
             positional: Vec::new(),
             frames: Vec::new(),
             depth: 0,
@@ -177,6 +184,7 @@ impl Analyzer {
             reasons,
             commands,
             expects: self.expects,
+            pitfalls: self.pitfalls,
         }
     }
 
@@ -618,7 +626,9 @@ impl Analyzer {
             self.commands.push(name.clone());
         }
         places::note(self, &name, &words[1..]);
-        rules::run(self, &name, &words[1..], ctx)
+        let out = rules::run(self, &name, &words[1..], ctx);
+        places::named(self, &name, &words[1..]);
+        out
     }
 
     /// Remote code: high for the user, critical as root.
@@ -751,7 +761,17 @@ impl Analyzer {
                 }
             }
             WordPiece::EscapeSequence(text) => {
-                arg.text.push_str(text.strip_prefix('\\').unwrap_or(text))
+                let escaped = text.strip_prefix('\\').unwrap_or(text);
+                if !quoted && self.shell != Shell::Fish && matches!(escaped, "t" | "n" | "r") {
+                    let pitfall = format!(
+                        "the shell turns the unquoted \\{escaped} into a plain {escaped}: \
+                         quote it ('\\{escaped}')"
+                    );
+                    if !self.pitfalls.contains(&pitfall) {
+                        self.pitfalls.push(pitfall);
+                    }
+                }
+                arg.text.push_str(escaped)
             }
             WordPiece::ArithmeticExpression(_) => arg.text.push('0'),
         }

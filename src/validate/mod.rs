@@ -111,6 +111,9 @@ pub struct Verdict {
     pub commands: Vec<String>,
     /// What the line takes for granted about the directory it runs in.
     pub expects: Vec<places::Expect>,
+    /// Mistakes that make the line do other than it says (`awk -F\t`: the shell drops the
+    /// backslash), one line each.
+    pub pitfalls: Vec<String>,
 }
 
 /// Rates a command. Pure: no processes, no file system.
@@ -144,8 +147,9 @@ pub struct Report {
     /// Command names that are neither builtins, keywords, functions defined in the line nor
     /// executables on the user's PATH.
     pub missing_tools: Vec<String>,
-    /// What would fail in the user's directory (`places`): a folder written into that is not
-    /// there, a folder read as a file.
+    /// What would go wrong when it runs: the line's pitfalls, then what would fail in the
+    /// user's directory (`places`): a folder written into that is not there, a folder read as a
+    /// file.
     pub problems: Vec<String>,
 }
 
@@ -160,7 +164,7 @@ pub fn check(command: &str, shell: Shell, path: &str, cwd: &Path) -> Report {
         reasons: verdict.reasons,
         syntax,
         missing_tools,
-        problems: places::problems(&verdict.expects, cwd),
+        problems: [verdict.pitfalls, places::problems(&verdict.expects, cwd)].concat(),
     }
 }
 

@@ -65,9 +65,6 @@ pub(super) fn note(a: &mut Analyzer, name: &str, args: &[Arg]) {
                 if !parents {
                     folder_of(a, dir);
                 }
-                if let Some(path) = resolved(a, dir) {
-                    a.made.push(path);
-                }
             }
         }
         "cp" | "mv" => {
@@ -86,6 +83,25 @@ pub(super) fn note(a: &mut Analyzer, name: &str, args: &[Arg]) {
         _ => {}
     }
 }
+
+/// Notes what a command that ran (with what it runs in turn: `find -exec`, `xargs`) may have
+/// made.
+pub(super) fn named(a: &mut Analyzer, name: &str, args: &[Arg]) {
+    // Whatever a command names, it may have made (`mkdir -p a/b`, `git clone URL dir`,
+    // `unzip x.zip -d out`, `cp -r src new`): later commands may write there. Some make
+    // folders their words do not name at all.
+    a.made_anything |= UNPACKERS.contains(&name);
+    for arg in args {
+        if let Some(path) = resolved(a, arg) {
+            a.made.push(path);
+        }
+    }
+}
+
+/// Commands that make folders their words need not name: archives unpacked, trees copied.
+const UNPACKERS: &[&str] = &[
+    "tar", "gtar", "bsdtar", "unzip", "7z", "7za", "cpio", "git", "rsync",
+];
 
 /// A file written by a redirection (`> path`, `>> path`) needs its folder.
 pub(super) fn written(a: &mut Analyzer, file: &Arg) {
@@ -147,6 +163,9 @@ fn folder_of(a: &mut Analyzer, file: &Arg) {
 }
 
 fn folder_at(a: &mut Analyzer, path: &str) {
+    if a.made_anything {
+        return;
+    }
     let made = |m: &String| m.trim_end_matches('/') == path || m.starts_with(&format!("{path}/"));
     if !path.is_empty() && path != "." && !a.made.iter().any(made) {
         a.expects.push(Expect::Folder(path.to_string()));
@@ -209,6 +228,9 @@ mod tests {
         fine("mkdir cache; echo hi > cache/out.txt");
         fine("cp notes.txt copy.txt");
         fine("mv notes.txt logs");
+        fine("git clone https://example.com/r.git repo && touch repo/.keep");
+        fine("unzip site.zip -d out && cp notes.txt out/");
+        fine("tar -xzf site.tar.gz && touch site/.keep");
         fine("echo hi > /dev/null 2>&1");
         // Not decided by the line's words: an expansion, a glob, the home folder, another cwd.
         fine("touch \"$DIR\"/x");

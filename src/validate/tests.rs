@@ -300,3 +300,27 @@ fn commands_are_collected_for_the_tool_check() {
     );
     assert_eq!(verdict.commands, ["sudo", "find", "xargs", "grep", ":"]);
 }
+
+#[test]
+fn an_unquoted_escape_the_shell_would_eat_is_a_pitfall() {
+    let pitfalls = |command: &str, shell| assess(command, shell).pitfalls;
+    assert_eq!(
+        pitfalls("awk -F\\t '$3 == 0' data.tsv", Shell::Bash),
+        ["the shell turns the unquoted \\t into a plain t: quote it ('\\t')"]
+    );
+    assert_eq!(pitfalls("tr \\n ' ' < a.txt", Shell::Zsh).len(), 1);
+    for fine in [
+        "awk -F'\\t' '$3 == 0' data.tsv",
+        "awk -F\"\\t\" '$3 == 0' data.tsv",
+        "printf '%s\\n' a b",
+        "echo hello\\ world",
+        "find . -name \\*.txt",
+    ] {
+        assert_eq!(pitfalls(fine, Shell::Bash), Vec::<String>::new(), "{fine}");
+    }
+    // fish reads \t outside quotes as a tab itself.
+    assert_eq!(
+        pitfalls("awk -F\\t '{print $1}' data.tsv", Shell::Fish),
+        Vec::<String>::new()
+    );
+}
