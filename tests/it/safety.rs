@@ -14,7 +14,14 @@ use crate::tmux::find_program;
 const CMDAI: &str = env!("CARGO_BIN_EXE_cmdai");
 
 /// The object `cmdai check --json` prints, key for key.
-const VERDICT_KEYS: [&str; 5] = ["risk", "blocked", "reasons", "syntax_ok", "missing_tools"];
+const VERDICT_KEYS: [&str; 6] = [
+    "risk",
+    "blocked",
+    "reasons",
+    "syntax_ok",
+    "missing_tools",
+    "problems",
+];
 
 fn json_of(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
@@ -27,7 +34,7 @@ fn assert_verdict_fields(value: &Value) {
     assert!(value["risk"].is_string(), "{value}");
     assert!(value["blocked"].is_boolean(), "{value}");
     assert!(value["syntax_ok"].is_boolean(), "{value}");
-    for list in ["reasons", "missing_tools"] {
+    for list in ["reasons", "missing_tools", "problems"] {
         let items = value[list]
             .as_array()
             .unwrap_or_else(|| panic!("{list}: {value}"));
