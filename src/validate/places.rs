@@ -72,7 +72,11 @@ pub(super) fn note(a: &mut Analyzer, name: &str, args: &[Arg]) {
             if let Some(dir) = opts.value(&["t", "target-directory"]) {
                 folder(a, &Arg::literal(dir));
             } else if let [sources @ .., dest] = opts.operands.as_slice() {
-                if sources.len() > 1 || dest.text.ends_with('/') {
+                // One folder copied or moved to `new/` makes `new`: only a file needs it to
+                // exist, and only `cp` without -r is sure to copy a file.
+                let files_only =
+                    name == "cp" && !opts.has(&["r", "R", "a", "recursive", "archive"]);
+                if sources.len() > 1 || dest.text.ends_with('/') && files_only {
                     folder(a, dest);
                 } else if !sources.is_empty() {
                     folder_of(a, dest);
@@ -228,6 +232,8 @@ mod tests {
         fine("mkdir cache; echo hi > cache/out.txt");
         fine("cp notes.txt copy.txt");
         fine("mv notes.txt logs");
+        fine("cp -r logs backup/");
+        fine("mv logs archive/");
         fine("git clone https://example.com/r.git repo && touch repo/.keep");
         fine("unzip site.zip -d out && cp notes.txt out/");
         fine("tar -xzf site.tar.gz && touch site/.keep");
